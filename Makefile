@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# xen-dom0-backends: Xen dom0 backend drivers as out-of-tree modules.
+#
+#   make              build for every installed kernel with a build tree
+#   make KVER=x       ... for kernel release x (/lib/modules/x/build)
+#   make KDIR=dir     ... for the kernel build tree in dir
+#   make W=1          ... with extra warnings (any kbuild variable passes on)
+#   make lint         sparse and checkpatch
+#   make check        every test: unit tests, then the Xen VM tests on the
+#                     6.1 and 6.12 dom0 kernels; ends with "N passed, M failed"
+#   make dkms         in-place build for one kernel (used by dkms.conf)
+#   make clean
+#
+# Each kernel gets its own copy of the sources under build/<release>/, so
+# builds for several kernels do not overwrite each other's objects.
+
+SRC_ITEMS := Kbuild VERSION compat xen-evtchn
+BUILD     := $(CURDIR)/build
+
+ifneq ($(KDIR),)
+KVERS := $(or $(KVER),$(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null))
+else ifneq ($(KVER),)
+KVERS := $(KVER)
+else
+KVERS := $(notdir $(patsubst %/build,%,$(wildcard /lib/modules/*/build)))
+endif
+kdir_of = $(or $(KDIR),/lib/modules/$(1)/build)
+
+.PHONY: all modules dkms lint check tests clean $(KVERS)
+
+all modules: $(KVERS)
+	@test -n "$(KVERS)" || { echo "no kernel build tree found: install linux-headers or set KDIR=" >&2; exit 1; }
+
+$(KVERS):
+	@mkdir -p $(BUILD)/$@
+	@cp -a --update $(SRC_ITEMS) $(BUILD)/$@/
+	$(MAKE) -C $(call kdir_of,$@) M=$(BUILD)/$@ modules
+
+dkms:
+	$(MAKE) -C $(call kdir_of,$(KVER)) M=$(CURDIR) modules
+
+lint:
+	tests/lint $(KVERS)
+
+tests:
+	$(MAKE) -C tests
+
+check: all
+	tests/check
+
+clean:
+	rm -rf $(BUILD)
+	$(MAKE) -C tests clean

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Small shims over kernel API drift, selected by the HAVE_* results of the
+ * build-time probes (compat/probes/, generated into probes.h).  Forced into
+ * every object of the project, so driver files stay free of version checks.
+ * Shims are named xdb_*; driver code calls those, never a redefined kernel
+ * name.
+ */
+#ifndef XDB_COMPAT_H
+#define XDB_COMPAT_H
+
+/* Every message of the project names its module; set before any include. */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include "probes.h"
+
+#include <linux/types.h>
+#include <xen/interface/xen.h>
+#include <xen/events.h>
+
+/* Reference-count an event channel so that gntdev's unmap notify can hold it. */
+static inline int xdb_evtchn_make_refcounted(evtchn_port_t port, bool is_static)
+{
+#ifdef HAVE_EVTCHN_MAKE_REFCOUNTED_STATIC
+	return evtchn_make_refcounted(port, is_static);
+#else
+	/* Such kernels have no static event channels: is_static is never set. */
+	return evtchn_make_refcounted(port);
+#endif
+}
+
+/*
+ * IOCTL_EVTCHN_BIND_STATIC where the UAPI has it.  Older kernels have no
+ * static event channels; 0 stands in, a number no 'E' ioctl has, so the
+ * dispatcher (which checks the type first) never reaches it.
+ */
+#ifdef HAVE_IOCTL_EVTCHN_BIND_STATIC
+#define XDB_IOCTL_EVTCHN_BIND_STATIC	IOCTL_EVTCHN_BIND_STATIC
+#else
+#define XDB_IOCTL_EVTCHN_BIND_STATIC	0
+#endif
+
+#endif /* XDB_COMPAT_H */
