@@ -9,13 +9,16 @@
 #   make lint         sparse and checkpatch
 #   make check        every test: unit tests, then the Xen VM tests on the
 #                     6.1 and 6.12 dom0 kernels; ends with "N passed, M failed"
+#   make install      DKMS add/build/install for every kernel with headers
+#   make uninstall    remove it from DKMS (the in-tree modules come back)
 #   make dkms         in-place build for one kernel (used by dkms.conf)
 #   make clean
 #
 # Each kernel gets its own copy of the sources under build/<release>/, so
 # builds for several kernels do not overwrite each other's objects.
 
-SRC_ITEMS := Kbuild VERSION compat xen-evtchn
+# What a build needs; also what DKMS gets under /usr/src.
+SRC_ITEMS := Kbuild Makefile VERSION dkms.conf compat xen-evtchn
 BUILD     := $(CURDIR)/build
 
 ifneq ($(KDIR),)
@@ -27,7 +30,7 @@ KVERS := $(notdir $(patsubst %/build,%,$(wildcard /lib/modules/*/build)))
 endif
 kdir_of = $(or $(KDIR),/lib/modules/$(1)/build)
 
-.PHONY: all modules dkms lint check tests clean $(KVERS)
+.PHONY: all modules dkms dkms-clean install uninstall lint check tests clean $(KVERS)
 
 all modules: $(KVERS)
 	@test -n "$(KVERS)" || { echo "no kernel build tree found: install linux-headers or set KDIR=" >&2; exit 1; }
@@ -40,13 +43,22 @@ $(KVERS):
 dkms:
 	$(MAKE) -C $(call kdir_of,$(KVER)) M=$(CURDIR) modules
 
+dkms-clean:
+	$(MAKE) -C $(call kdir_of,$(KVER)) M=$(CURDIR) clean
+
+install:
+	packaging/dkms-install $(SRC_ITEMS)
+
+uninstall:
+	packaging/dkms-install --uninstall
+
 lint:
 	tests/lint $(KVERS)
 
 tests:
 	$(MAKE) -C tests
 
-check: all
+check: all tests
 	tests/check
 
 clean:

@@ -6,6 +6,7 @@
  *
  * Every function here is called with the file's bind_lock held.
  */
+#include <linux/cpumask.h>
 #include <linux/interrupt.h>
 #include <linux/mm.h>
 #include <linux/poll.h>
@@ -135,6 +136,39 @@ out_close:
 	return err;
 }
 
+/*
+ * Spread interdomain ports over the online CPUs, round robin, so that one
+ * busy guest or daemon does not put every user-space event on CPU 0.
+ * Best effort: the port works wherever it lands.
+ */
+static void evtchn_spread(struct evtchn_file *f, evtchn_port_t port)
+{
+	static DEFINE_SPINLOCK(lock);
+	static unsigned int last_cpu;
+	struct evtchn_user_port *p = xa_load(&f->ports, port);
+	unsigned int cpu;
+
+	spin_lock(&lock);
+	cpu = cpumask_next(last_cpu, cpu_online_mask);
+	if (cpu >= nr_cpu_ids)
+		cpu = cpumask_first(cpu_online_mask);
+	last_cpu = cpu;
+	spin_unlock(&lock);
+
+	if (p && irq_set_affinity(p->irq, cpumask_of(cpu)))
+		pr_debug("port %u stays on its CPU\n", port);
+}
+
+/* Attach an interdomain port, then spread it (unbound ports are too). */
+static int evtchn_attach_spread(struct evtchn_file *f, evtchn_port_t port)
+{
+	int rc = evtchn_attach(f, port, false);
+
+	if (rc > 0)
+		evtchn_spread(f, port);
+	return rc;
+}
+
 static void evtchn_detach(struct evtchn_file *f, struct evtchn_user_port *p)
 {
 	/* Waits for a running handler; closes the port unless it is static. */
@@ -194,7 +228,7 @@ int evtchn_bind_interdomain(struct evtchn_file *f, unsigned int remote_domain,
 	err = HYPERVISOR_event_channel_op(EVTCHNOP_bind_interdomain, &op);
 	if (err)
 		return err;
-	return evtchn_attach(f, op.local_port, false);
+	return evtchn_attach_spread(f, op.local_port);
 }
 
 int evtchn_bind_unbound(struct evtchn_file *f, unsigned int remote_domain)
@@ -214,7 +248,7 @@ int evtchn_bind_unbound(struct evtchn_file *f, unsigned int remote_domain)
 	err = HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, &op);
 	if (err)
 		return err;
-	return evtchn_attach(f, op.port, false);
+	return evtchn_attach_spread(f, op.port);
 }
 
 int evtchn_bind_static(struct evtchn_file *f, unsigned int port)

@@ -1,0 +1,679 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * evtchn_test: drives /dev/xen/evtchn in dom0 through every ioctl, read,
+ * write, poll and SIGIO path and the errors the UAPI implies.  Two open
+ * files bind the two ends of an interdomain channel from dom0 to itself.
+ *
+ * Usage: evtchn_test [--static=yes|no]
+ *   --static says whether the kernel under test offers BIND_STATIC.
+ * Prints "PASS: evtchn: ..." / "FAIL: evtchn: ..." lines; exits 1 on a FAIL.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef uint16_t domid_t;	/* the UAPI header expects it from the includer */
+#include <xen/evtchn.h>
+
+#ifndef IOCTL_EVTCHN_BIND_STATIC
+/* Older UAPI headers on the build host lack it; the number is ABI. */
+#define IOCTL_EVTCHN_BIND_STATIC _IOC(_IOC_NONE, 'E', 7, sizeof(unsigned int))
+#endif
+
+#define VIRQ_TBUF	4	/* a global VIRQ nothing in the test bed binds */
+#define DEV		"/dev/xen/evtchn"
+
+static int failures;
+static int kernel_has_static;	/* --static=yes */
+
+static void report(int ok, const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s: evtchn: %s", ok ? "PASS" : "FAIL", what);
+	if (!ok && fmt) {
+		printf(": ");
+		va_start(ap, fmt);
+		vprintf(fmt, ap);
+		va_end(ap);
+	}
+	printf("\n");
+	fflush(stdout);
+	if (!ok)
+		failures++;
+}
+
+/* An ioctl's result: the return value, or -errno. */
+static int xioctl(int fd, unsigned long cmd, void *arg)
+{
+	int rc = ioctl(fd, cmd, arg);
+
+	return rc < 0 ? -errno : rc;
+}
+
+static void expect_errno(const char *what, int rc, int want)
+{
+	report(rc == -want, what, "got %d (%s), want -%s", rc,
+	       rc < 0 ? strerror(-rc) : "success", strerror(want));
+}
+
+static int open_dev(const char *comm)
+{
+	char old[16];
+	int fd;
+
+	/* The irq name is "evtchn:<comm at open>": lets /proc/interrupts count. */
+	prctl(PR_GET_NAME, old);
+	prctl(PR_SET_NAME, comm);
+	fd = open(DEV, O_RDWR);
+	prctl(PR_SET_NAME, old);
+	if (fd < 0) {
+		printf("FAIL: evtchn: open %s: %s\n", DEV, strerror(errno));
+		exit(1);
+	}
+	return fd;
+}
+
+static int bind_unbound(int fd, unsigned int dom)
+{
+	struct ioctl_evtchn_bind_unbound_port a = { .remote_domain = dom };
+
+	return xioctl(fd, IOCTL_EVTCHN_BIND_UNBOUND_PORT, &a);
+}
+
+static int bind_interdomain(int fd, unsigned int dom, unsigned int port)
+{
+	struct ioctl_evtchn_bind_interdomain a = {
+		.remote_domain = dom, .remote_port = port,
+	};
+
+	return xioctl(fd, IOCTL_EVTCHN_BIND_INTERDOMAIN, &a);
+}
+
+static int bind_virq(int fd, unsigned int virq)
+{
+	struct ioctl_evtchn_bind_virq a = { .virq = virq };
+
+	return xioctl(fd, IOCTL_EVTCHN_BIND_VIRQ, &a);
+}
+
+static int notify(int fd, unsigned int port)
+{
+	struct ioctl_evtchn_notify a = { .port = port };
+
+	return xioctl(fd, IOCTL_EVTCHN_NOTIFY, &a);
+}
+
+static int unbind(int fd, unsigned int port)
+{
+	struct ioctl_evtchn_unbind a = { .port = port };
+
+	return xioctl(fd, IOCTL_EVTCHN_UNBIND, &a);
+}
+
+static int restrict_domid(int fd, domid_t domid)
+{
+	struct ioctl_evtchn_restrict_domid a = { .domid = domid };
+
+	return xioctl(fd, IOCTL_EVTCHN_RESTRICT_DOMID, &a);
+}
+
+static int bind_static(int fd, unsigned int port)
+{
+	unsigned int a = port;	/* struct ioctl_evtchn_bind { unsigned int port; } */
+
+	return xioctl(fd, IOCTL_EVTCHN_BIND_STATIC, &a);
+}
+
+/* A connected pair: port *a on file fa fires when fb notifies *b, and back. */
+static int make_pair(int fa, int fb, int *a, int *b)
+{
+	*a = bind_unbound(fa, 0);
+	if (*a < 0)
+		return *a;
+	*b = bind_interdomain(fb, 0, *a);
+	return *b < 0 ? *b : 0;
+}
+
+static long now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
+}
+
+/* Interrupts delivered to irqs named "evtchn:<comm>", and how many such irqs. */
+static long irq_count(const char *comm, int *nr_irqs)
+{
+	char line[1024], name[64];
+	long total = 0;
+	FILE *f;
+
+	snprintf(name, sizeof(name), "evtchn:%s", comm);
+	if (nr_irqs)
+		*nr_irqs = 0;
+	f = fopen("/proc/interrupts", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *end = line + strcspn(line, "\n"), *p;
+		size_t len = strlen(name);
+
+		*end = 0;
+		if ((size_t)(end - line) < len || strcmp(end - len, name) ||
+		    (end - len > line && end[-len - 1] != ' '))
+			continue;
+		if (nr_irqs)
+			(*nr_irqs)++;
+		p = strchr(line, ':');
+		while (p && *++p) {
+			char *next;
+			long v = strtol(p, &next, 10);
+
+			if (next == p)
+				break;
+			total += v;
+			p = next - 1;
+		}
+	}
+	fclose(f);
+	return total;
+}
+
+static int wait_irq_count(const char *comm, long target, int timeout_ms)
+{
+	long deadline = now_us() + timeout_ms * 1000L;
+
+	while (irq_count(comm, NULL) < target) {
+		if (now_us() > deadline)
+			return -1;
+		usleep(1000);
+	}
+	return 0;
+}
+
+static short poll_events(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN | POLLOUT };
+
+	if (poll(&p, 1, timeout_ms) < 0)
+		return -1;
+	return p.revents;
+}
+
+static int wait_readable(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN);
+}
+
+/* Read one port without blocking: the port, or -errno. */
+static int read_port(int fd)
+{
+	unsigned int port;
+	ssize_t n;
+	int fl = fcntl(fd, F_GETFL);
+
+	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	n = read(fd, &port, sizeof(port));
+	fcntl(fd, F_SETFL, fl);
+	if (n < 0)
+		return -errno;
+	return n == sizeof(port) ? (int)port : -EIO;
+}
+
+static int unmask(int fd, unsigned int port)
+{
+	return write(fd, &port, sizeof(port)) == sizeof(port) ? 0 : -errno;
+}
+
+/* An address no access may touch: for the EFAULT checks. */
+static void *bad_pointer(void)
+{
+	return mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+}
+
+static void test_loopback(void)
+{
+	int fa = open_dev("xt-loop-a"), fb = open_dev("xt-loop-b");
+	int a, b, rc;
+	unsigned int buf[4];
+	long before;
+
+	rc = make_pair(fa, fb, &a, &b);
+	report(rc == 0 && a > 0 && b > 0, "bind unbound + interdomain return ports",
+	       "rc %d a %d b %d", rc, a, b);
+	if (rc)
+		goto out;
+
+	report(read_port(fa) == -EAGAIN, "O_NONBLOCK read of an empty ring is EAGAIN",
+	       NULL);
+	report(!(poll_events(fa, 0) & (POLLIN | POLLERR)) &&
+	       (poll_events(fa, 0) & POLLOUT), "poll: idle file is writable only",
+	       NULL);
+
+	rc = notify(fb, b);
+	report(rc == 0 && wait_readable(fa, 2000), "notify makes the peer readable",
+	       "notify rc %d", rc);
+	rc = read_port(fa);
+	report(rc == a, "read returns the fired port", "got %d want %d", rc, a);
+	report(read_port(fa) == -EAGAIN, "a port is read once", NULL);
+
+	/* Late EOI: until written back, the port does not fire again. */
+	before = irq_count("xt-loop-a", NULL);
+	notify(fb, b);
+	usleep(100000);
+	report(!wait_readable(fa, 0) && irq_count("xt-loop-a", NULL) == before,
+	       "a fired port stays masked until written back", NULL);
+	report(unmask(fa, a) == 0, "write of the port succeeds", NULL);
+	rc = wait_readable(fa, 2000) ? read_port(fa) : -ETIMEDOUT;
+	report(rc == a, "writing the port back delivers the pending event",
+	       "got %d", rc);
+	unmask(fa, a);
+
+	/* And the other direction. */
+	notify(fa, a);
+	rc = wait_readable(fb, 2000) ? read_port(fb) : -ETIMEDOUT;
+	report(rc == b, "notify works in both directions", "got %d", rc);
+	unmask(fb, b);
+
+	/* Ownership: each file sees only its own ports. */
+	expect_errno("NOTIFY of another file's port", notify(fb, a), ENOTCONN);
+	expect_errno("UNBIND of another file's port", unbind(fb, a), ENOTCONN);
+	expect_errno("NOTIFY of an out-of-range port", notify(fa, 0x7fffffff), EINVAL);
+	expect_errno("UNBIND of an out-of-range port", unbind(fa, 0x7fffffff), EINVAL);
+
+	/* Short and odd-sized reads and writes. */
+	notify(fb, b);
+	wait_readable(fa, 2000);
+	report(read(fa, buf, 3) == 0, "read of fewer than 4 bytes returns 0", NULL);
+	report(read(fa, bad_pointer(), sizeof(buf)) < 0 && errno == EFAULT,
+	       "read into a bad buffer is EFAULT", NULL);
+	report(read(fa, buf, 6) == 4 && buf[0] == (unsigned int)a,
+	       "a port survives a faulting read; odd sizes round down", NULL);
+	report(write(fa, buf, 0) == 0, "write of 0 bytes returns 0", NULL);
+	report(write(fa, bad_pointer(), 4) < 0 && errno == EFAULT,
+	       "write from a bad buffer is EFAULT", NULL);
+	buf[0] = 0x7ffffff0;
+	buf[1] = a;
+	report(write(fa, buf, 8) == 8, "write ignores ports it does not own", NULL);
+
+	expect_errno("unknown ioctl is ENOTTY",
+		     xioctl(fa, _IOC(_IOC_NONE, 'E', 99, 0), NULL), ENOTTY);
+	expect_errno("ioctl with a bad argument pointer is EFAULT",
+		     xioctl(fa, IOCTL_EVTCHN_NOTIFY, bad_pointer()), EFAULT);
+	expect_errno("interdomain to a domid above 16 bits",
+		     bind_interdomain(fa, 0x10000, 1), EINVAL);
+	expect_errno("unbound port for a domid above 16 bits",
+		     bind_unbound(fa, 0x10000), EINVAL);
+	rc = bind_interdomain(fa, 0, 0x7fffffff);
+	report(rc < 0, "interdomain to a port that does not exist fails",
+	       "got %d", rc);
+
+	rc = unbind(fa, a);
+	report(rc == 0, "UNBIND of an owned port", "rc %d", rc);
+	expect_errno("NOTIFY after UNBIND", notify(fa, a), ENOTCONN);
+	expect_errno("UNBIND twice", unbind(fa, a), ENOTCONN);
+out:
+	close(fa);
+	close(fb);
+}
+
+static void *notify_later(void *arg)
+{
+	int *p = arg;
+
+	usleep(200000);
+	notify(p[0], p[1]);
+	return NULL;
+}
+
+static volatile sig_atomic_t got_sigio;
+
+static void on_sigio(int sig)
+{
+	(void)sig;
+	got_sigio = 1;
+}
+
+static void test_blocking_and_sigio(void)
+{
+	int fa = open_dev("xt-block-a"), fb = open_dev("xt-block-b");
+	int a, b, args[2];
+	unsigned int port = 0;
+	pthread_t t;
+	long t0, waited;
+	ssize_t n;
+
+	if (make_pair(fa, fb, &a, &b)) {
+		report(0, "blocking read setup", NULL);
+		goto out;
+	}
+	args[0] = fb;
+	args[1] = b;
+	pthread_create(&t, NULL, notify_later, args);
+	t0 = now_us();
+	n = read(fa, &port, sizeof(port));
+	waited = now_us() - t0;
+	pthread_join(t, NULL);
+	report(n == 4 && port == (unsigned int)a && waited >= 150000,
+	       "blocking read waits for the event", "n %zd port %u after %ld us",
+	       n, port, waited);
+	unmask(fa, a);
+
+	signal(SIGIO, on_sigio);
+	fcntl(fa, F_SETOWN, getpid());
+	fcntl(fa, F_SETFL, fcntl(fa, F_GETFL) | O_ASYNC);
+	got_sigio = 0;
+	notify(fb, b);
+	for (int i = 0; i < 2000 && !got_sigio; i++)
+		usleep(1000);
+	report(got_sigio, "SIGIO is sent when a port fires (fasync)", NULL);
+	fcntl(fa, F_SETFL, fcntl(fa, F_GETFL) & ~O_ASYNC);
+	signal(SIGIO, SIG_DFL);
+out:
+	close(fa);
+	close(fb);
+}
+
+/* Fire ports without reading them until the ring must overflow. */
+static void test_overflow_and_reset(void)
+{
+	const char *comm = "xt-ovf-a";
+	int fa = open_dev(comm), fb = open_dev("xt-ovf-b");
+	int a, b, i, rc, ok = 1;
+	short ev;
+
+	if (make_pair(fa, fb, &a, &b)) {
+		report(0, "overflow setup", NULL);
+		goto out;
+	}
+	/* One port bound: the ring has its minimum of 64 slots. */
+	for (i = 1; i <= 65 && ok; i++) {
+		notify(fb, b);
+		ok = wait_irq_count(comm, i, 2000) == 0;
+		unmask(fa, a);	/* unmask without reading: queued again next time */
+	}
+	report(ok, "65 events delivered to one port", "stopped at %d", i);
+	rc = read_port(fa);
+	expect_errno("read after ring overflow is EFBIG", rc, EFBIG);
+	ev = poll_events(fa, 0);
+	report(ev & POLLERR, "poll reports POLLERR after overflow", "revents %#x", ev);
+
+	rc = xioctl(fa, IOCTL_EVTCHN_RESET, NULL);
+	report(rc == 0, "RESET", "rc %d", rc);
+	ev = poll_events(fa, 0);
+	report(!(ev & (POLLERR | POLLIN)) && read_port(fa) == -EAGAIN,
+	       "RESET empties the ring and clears the overflow", "revents %#x", ev);
+
+	unmask(fa, a);
+	notify(fb, b);
+	rc = wait_readable(fa, 2000) ? read_port(fa) : -ETIMEDOUT;
+	report(rc == a, "the file works again after RESET", "got %d", rc);
+out:
+	close(fa);
+	close(fb);
+}
+
+/* Many ports all pending at once: the ring grew to hold them all. */
+static void test_ring_growth(void)
+{
+	enum { N = 300 };
+	const char *comm = "xt-grow-a";
+	int fa = open_dev(comm), fb = open_dev("xt-grow-b");
+	static int a[N], b[N];
+	static unsigned char seen[1 << 17];
+	unsigned int buf[N + 8];
+	int i, rc, got = 0, distinct = 0;
+	ssize_t n;
+
+	for (i = 0; i < N; i++) {
+		rc = make_pair(fa, fb, &a[i], &b[i]);
+		if (rc) {
+			report(0, "bind 300 pairs", "pair %d: %d", i, rc);
+			goto out;
+		}
+	}
+	for (i = 0; i < N; i++)
+		notify(fb, b[i]);
+	rc = wait_irq_count(comm, N, 5000);
+	report(rc == 0, "300 ports fire without being read", NULL);
+
+	n = read(fa, buf, sizeof(buf));
+	if (n > 0)
+		got = n / 4;
+	for (i = 0; i < got; i++) {
+		if (buf[i] < sizeof(seen) && !seen[buf[i]]++)
+			distinct++;
+	}
+	report(got == N && distinct == N,
+	       "the ring grew: all 300 pending ports read back, no overflow",
+	       "read %zd bytes (%s), %d distinct", n,
+	       n < 0 ? strerror(errno) : "ok", distinct);
+out:
+	close(fa);
+	close(fb);
+}
+
+static void test_restrict(void)
+{
+	int fa = open_dev("xt-restrict"), fb = open_dev("xt-restrict-b");
+	int before, peer, rc;
+
+	before = bind_unbound(fa, 0);
+	peer = bind_interdomain(fb, 0, before);
+	expect_errno("RESTRICT_DOMID to dom0 is refused", restrict_domid(fa, 0), EINVAL);
+	expect_errno("RESTRICT_DOMID to a reserved domid is refused",
+		     restrict_domid(fa, 0x7ff0), EINVAL);
+	rc = restrict_domid(fa, 7);
+	report(rc == 0, "RESTRICT_DOMID to domain 7", "rc %d", rc);
+	expect_errno("a second RESTRICT_DOMID is refused", restrict_domid(fa, 8), EACCES);
+	expect_errno("restricted: BIND_VIRQ", bind_virq(fa, VIRQ_TBUF), EACCES);
+	expect_errno("restricted: BIND_UNBOUND_PORT", bind_unbound(fa, 7), EACCES);
+	expect_errno("restricted: BIND_INTERDOMAIN to another domain",
+		     bind_interdomain(fa, 0, peer), EACCES);
+	rc = bind_interdomain(fa, 7, 1);
+	report(rc < 0 && rc != -EACCES,
+	       "restricted: BIND_INTERDOMAIN to its own domain reaches Xen",
+	       "got %d", rc);
+	expect_errno("restricted: BIND_STATIC", bind_static(fa, before),
+		     kernel_has_static ? EACCES : ENOTTY);
+	rc = notify(fa, before);
+	report(rc == 0, "ports bound before RESTRICT_DOMID still notify", "rc %d", rc);
+	close(fa);
+	close(fb);
+}
+
+static void test_virq(void)
+{
+	int fa = open_dev("xt-virq-a"), fb = open_dev("xt-virq-b");
+	int p, rc;
+
+	p = bind_virq(fa, VIRQ_TBUF);
+	report(p > 0, "BIND_VIRQ returns a port", "got %d", p);
+	rc = bind_virq(fb, VIRQ_TBUF);
+	report(rc == -EEXIST, "a global VIRQ binds only once", "got %d", rc);
+	if (p > 0)
+		unbind(fa, p);
+	rc = bind_virq(fb, VIRQ_TBUF);
+	report(rc > 0, "UNBIND closes the VIRQ's port: it binds again", "got %d", rc);
+	expect_errno("BIND_VIRQ of an invalid VIRQ", bind_virq(fa, 100000), EINVAL);
+	close(fa);
+	close(fb);
+	fb = open_dev("xt-virq-c");
+	rc = bind_virq(fb, VIRQ_TBUF);
+	report(rc > 0, "close releases the VIRQ", "got %d", rc);
+	close(fb);
+}
+
+static void test_static(void)
+{
+	int fa = open_dev("xt-static-a"), fb = open_dev("xt-static-b");
+	int a, b, rc;
+
+	if (make_pair(fa, fb, &a, &b)) {
+		report(0, "static setup", NULL);
+		goto out;
+	}
+	rc = bind_static(fa, a);
+	if (!kernel_has_static) {
+		expect_errno("BIND_STATIC where the kernel lacks it", rc, ENOTTY);
+		goto out;
+	}
+	expect_errno("BIND_STATIC of a port this file holds", rc, EISCONN);
+	expect_errno("BIND_STATIC of a port another file holds", bind_static(fb, a), EBUSY);
+	expect_errno("BIND_STATIC of an out-of-range port",
+		     bind_static(fa, 0x7fffffff), EINVAL);
+out:
+	close(fa);
+	close(fb);
+}
+
+/* Late EOI bounds what a notification storm costs the receiving side. */
+static void test_storm(void)
+{
+	const char *comm = "xt-storm-a";
+	int fa = open_dev(comm), fb = open_dev("xt-storm-b");
+	int a, b, i;
+	long before, after;
+
+	if (make_pair(fa, fb, &a, &b)) {
+		report(0, "storm setup", NULL);
+		goto out;
+	}
+	before = irq_count(comm, NULL);
+	for (i = 0; i < 100000; i++)
+		notify(fb, b);
+	usleep(100000);
+	after = irq_count(comm, NULL);
+	report(after - before == 1,
+	       "100000 notifies with nobody reading cost one interrupt",
+	       "%ld interrupts", after - before);
+out:
+	close(fa);
+	close(fb);
+}
+
+static int nr_irqs(const char *comm)
+{
+	int n;
+
+	irq_count(comm, &n);
+	return n;
+}
+
+static void test_release(void)
+{
+	int fa, fb, a = 0, b = 0, i, pipefd[2];
+	pid_t pid;
+	char c;
+
+	fa = open_dev("xt-rel-a");
+	fb = open_dev("xt-rel-b");
+	for (i = 0; i < 10; i++)
+		make_pair(fa, fb, &a, &b);
+	report(nr_irqs("xt-rel-a") == 10 && nr_irqs("xt-rel-b") == 10,
+	       "20 bound ports have irqs", "%d + %d", nr_irqs("xt-rel-a"),
+	       nr_irqs("xt-rel-b"));
+	close(fa);
+	close(fb);
+	report(nr_irqs("xt-rel-a") == 0 && nr_irqs("xt-rel-b") == 0,
+	       "close releases every port", NULL);
+
+	if (pipe(pipefd))
+		return;
+	pid = fork();
+	if (pid == 0) {
+		fa = open_dev("xt-kill-a");
+		fb = open_dev("xt-kill-b");
+		for (i = 0; i < 10; i++)
+			make_pair(fa, fb, &a, &b);
+		notify(fb, b);
+		if (write(pipefd[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	if (read(pipefd[0], &c, 1) != 1)
+		c = 0;
+	report(c == 'x' && nr_irqs("xt-kill-a") == 10, "child bound 10 pairs", NULL);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	report(nr_irqs("xt-kill-a") == 0 && nr_irqs("xt-kill-b") == 0,
+	       "a killed process's ports are all released", NULL);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
+/* One notify round trip: fb -> fa, read, unmask, fa -> fb, read, unmask. */
+static void bench_roundtrip(void)
+{
+	enum { ROUNDS = 2000 };
+	int fa = open_dev("xt-rtt-a"), fb = open_dev("xt-rtt-b");
+	unsigned int port;
+	int a, b, i, ok = 1;
+	long t0, dt;
+
+	if (make_pair(fa, fb, &a, &b)) {
+		report(0, "round trip setup", NULL);
+		goto out;
+	}
+	t0 = now_us();
+	for (i = 0; i < ROUNDS && ok; i++) {
+		ok = notify(fb, b) == 0 &&
+		     read(fa, &port, 4) == 4 && port == (unsigned int)a &&
+		     unmask(fa, a) == 0 && notify(fa, a) == 0 &&
+		     read(fb, &port, 4) == 4 && port == (unsigned int)b &&
+		     unmask(fb, b) == 0;
+	}
+	dt = now_us() - t0;
+	report(ok, "2000 notify round trips", "failed at round %d", i);
+	if (ok)
+		printf("METRIC: evtchn notify round trip %.1f us (%d rounds)\n",
+		       (double)dt / ROUNDS, ROUNDS);
+out:
+	close(fa);
+	close(fb);
+}
+
+int main(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--static=yes"))
+			kernel_has_static = 1;
+		else if (strcmp(argv[i], "--static=no")) {
+			fprintf(stderr, "usage: %s [--static=yes|no]\n", argv[0]);
+			return 2;
+		}
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	test_loopback();
+	test_blocking_and_sigio();
+	test_overflow_and_reset();
+	test_ring_growth();
+	test_restrict();
+	test_virq();
+	test_static();
+	test_storm();
+	test_release();
+	bench_roundtrip();
+
+	return failures ? 1 : 0;
+}
