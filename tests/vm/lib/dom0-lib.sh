@@ -1,0 +1,179 @@
+# shellcheck shell=bash
+# Helpers for dom0-side tests, tests/vm/tests/<name>.sh. A test starts with
+#   . "$REPO/tests/vm/lib/dom0-lib.sh"
+# and reports each check with pass/fail. dom0-run exports:
+#   REPO    the repository (same path as on the host)
+#   KVER    the running dom0 kernel release
+#   MODDIR  $REPO/build/$KVER, where the project's modules are built
+#   LOGDIR  the run's log directory (kept on the host after the run)
+#   TEST_NAME  this test's name
+# and this file adds:
+#   TEST_LOGDIR   $LOGDIR/tests/$TEST_NAME, for files a test wants to keep
+#   GUEST_KERNEL  the guest kernel: Debian's vmlinuz of the same release
+
+: "${REPO:?run tests through tests/vm/run}"
+: "${TEST_NAME:=$(basename "$0" .sh)}"
+TEST_LOGDIR=$LOGDIR/tests/$TEST_NAME
+GUEST_KERNEL=/boot/vmlinuz-$KVER
+mkdir -p "$TEST_LOGDIR"
+
+_vm_fails=0
+# pass WHAT / fail WHAT [REASON]: one line per check, read by dom0-run.
+pass() { echo "PASS: $*"; }
+fail() {
+	local what=$1
+	shift
+	echo "FAIL: $what${1:+: $*}"
+	_vm_fails=$((_vm_fails + 1))
+}
+# note MSG: free text for the test's log only (not a check).
+note() { echo "# $*"; }
+
+# check WHAT CMD...: run CMD; pass if it succeeds, else fail with its output.
+check() {
+	local what=$1 out rc
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	if [[ $rc -eq 0 ]]; then
+		pass "$what"
+	else
+		fail "$what" "'$*' exited $rc: $(echo "$out" | tail -n 3 | tr '\n' ' ')"
+	fi
+	return "$rc"
+}
+
+# A script that reported a failure exits non-zero even if its last command
+# succeeded.
+_vm_exit() {
+	local rc=$?
+	if [[ $rc -eq 0 && $_vm_fails -gt 0 ]]; then exit 1; fi
+}
+trap _vm_exit EXIT
+
+# guest_console NAME: path of the guest's console log (written by xenconsoled).
+guest_console() { echo "/var/log/xen/guest-$1.log"; }
+
+# guest_domid NAME: the guest's domain id (fails if there is no such guest).
+guest_domid() { xl domid "$1" 2>/dev/null; }
+
+# guest_create NAME [options] [xl-cfg-line...]
+# Creates a PV guest running the guest initramfs (tests/vm/guest). Options:
+#   --test T       run tests/vm/guest/tests/T.sh in the guest, then power off
+#   --wait         stay up after the test (or with no test) until shut down
+#   --ip CIDR      address for the guest's eth0 (needs a vif line)
+#   --cmdline S    more guest kernel command line
+# Each xl-cfg-line ("key=value") replaces the default line with the same key
+# or is added, e.g. "memory=512" "vif=['bridge=xenbr0']"
+# "disk=['phy:/dev/ram0,xvda,w']". The config and xl's output are kept in
+# $TEST_LOGDIR.
+guest_create() {
+	local name=$1 test='' wait=0 ip='' cmdline='' initrd line key
+	shift
+	while [[ $# -gt 0 ]]; do
+		case $1 in
+		--test) test=$2; shift 2 ;;
+		--wait) wait=1; shift ;;
+		--ip) ip=$2; shift 2 ;;
+		--cmdline) cmdline=$2; shift 2 ;;
+		*) break ;;
+		esac
+	done
+	# Guest tests that need big programs get their own initramfs.
+	initrd=$GUEST_INITRD_DIR/guest-initrd.cpio
+	[[ -n $test && -f $GUEST_INITRD_DIR/guest-initrd-$test.cpio ]] &&
+		initrd=$GUEST_INITRD_DIR/guest-initrd-$test.cpio
+	local extra="console=hvc0${test:+ guest_test=$test}${ip:+ guest_ip=$ip}"
+	[[ $wait -eq 1 ]] && extra+=" guest_wait=1"
+	extra+=${cmdline:+ $cmdline}
+	local -a cfg=(
+		"name=\"$name\""
+		'type="pv"'
+		"kernel=\"$GUEST_KERNEL\""
+		"ramdisk=\"$initrd\""
+		"extra=\"$extra\""
+		'memory=256'
+		'vcpus=1'
+		'on_poweroff="destroy"'
+		'on_reboot="destroy"'
+		'on_crash="destroy"'
+	)
+	for line in "$@"; do
+		key=${line%%=*}
+		key=${key// /}
+		local i found=0
+		for i in "${!cfg[@]}"; do
+			if [[ ${cfg[i]%%=*} == "$key" ]]; then
+				cfg[i]=$line
+				found=1
+			fi
+		done
+		[[ $found -eq 1 ]] || cfg+=("$line")
+	done
+	printf '%s\n' "${cfg[@]}" >"$TEST_LOGDIR/$name.cfg"
+	# A fresh console log, so old markers of a same-named guest cannot match.
+	rm -f "$(guest_console "$name")"
+	if ! xl create "$TEST_LOGDIR/$name.cfg" >"$TEST_LOGDIR/$name.xl-create.log" 2>&1; then
+		note "xl create $name failed:"
+		sed 's/^/#   /' "$TEST_LOGDIR/$name.xl-create.log"
+		return 1
+	fi
+}
+
+# guest_wait_console NAME REGEX TIMEOUT: wait until a line of the guest's
+# console matches the extended REGEX (carriage returns removed); prints the
+# line. Fails at TIMEOUT seconds, or early when the guest is gone.
+guest_wait_console() {
+	local name=$1 re=$2 deadline=$((SECONDS + $3)) log gone=0
+	log=$(guest_console "$name")
+	while :; do
+		if tr -d '\r' <"$log" 2>/dev/null | grep -E -m 1 -- "$re"; then
+			return 0
+		fi
+		if [[ $gone -eq 1 ]]; then
+			note "guest $name is gone and its console never matched '$re'"
+			return 1
+		fi
+		if [[ $SECONDS -ge $deadline ]]; then
+			note "timed out after $3s waiting for '$re' on $name's console"
+			return 1
+		fi
+		# Look once more after the guest has gone: the log may lag a little.
+		guest_domid "$name" >/dev/null || gone=1
+		sleep 0.5
+	done
+}
+
+# guest_collect NAME: turn the guest's GUEST-PASS / GUEST-FAIL console lines
+# into checks of this test. Fails if any failed or there were none.
+guest_collect() {
+	local name=$1 line n=0 bad=0
+	while IFS= read -r line; do
+		case $line in
+		GUEST-PASS:*) pass "guest $name:${line#GUEST-PASS:}"; n=$((n + 1)) ;;
+		GUEST-FAIL:*) fail "guest $name:${line#GUEST-FAIL:}"; n=$((n + 1)); bad=1 ;;
+		esac
+	done < <(tr -d '\r' <"$(guest_console "$name")" 2>/dev/null)
+	if [[ $n -eq 0 ]]; then
+		fail "guest $name" "no GUEST-PASS or GUEST-FAIL line on its console"
+		return 1
+	fi
+	return "$bad"
+}
+
+# guest_shutdown NAME [TIMEOUT]: clean shutdown through xenstore (the guest
+# kernel runs /sbin/poweroff), then wait until the domain is gone: "xl
+# shutdown -w" returns once it has shut down, before xl has destroyed it.
+guest_shutdown() {
+	local deadline=$((SECONDS + ${2:-60}))
+	timeout "${2:-60}" xl shutdown -w "$1" >/dev/null 2>&1 || return 1
+	while guest_domid "$1" >/dev/null; do
+		[[ $SECONDS -lt $deadline ]] || return 1
+		sleep 0.5
+	done
+}
+
+# guest_destroy NAME: hard stop; no error if the guest does not exist.
+guest_destroy() {
+	xl destroy "$1" >/dev/null 2>&1 || true
+}
