@@ -29,16 +29,18 @@ fail() {
 # note MSG: free text for the test's log only (not a check).
 note() { echo "# $*"; }
 
-# check WHAT CMD...: run CMD; pass if it succeeds, else fail with its output.
+# check WHAT CMD...: run CMD; pass if it succeeds, else fail with the end of
+# its output. Returns CMD's status (under "set -e" a failed check ends the
+# test after reporting; add "|| true" to go on).
 check() {
-	local what=$1 out rc
+	local what=$1 out rc=0
 	shift
-	out=$("$@" 2>&1)
-	rc=$?
+	out=$("$@" 2>&1) || rc=$?
 	if [[ $rc -eq 0 ]]; then
 		pass "$what"
 	else
-		fail "$what" "'$*' exited $rc: $(echo "$out" | tail -n 3 | tr '\n' ' ')"
+		out=$(echo "$out" | tail -n 3 | tr '\n' ' ')
+		fail "$what" "'$*' exited $rc${out:+: $out}"
 	fi
 	return "$rc"
 }
