@@ -9,12 +9,13 @@
 #   TEST_NAME  this test's name
 # and this file adds:
 #   TEST_LOGDIR   $LOGDIR/tests/$TEST_NAME, for files a test wants to keep
-#   GUEST_KERNEL  the guest kernel: Debian's vmlinuz of the same release
+#   GUEST_KERNEL  the guest kernel: dom0's release, uncompressed by run
+#                 (build/vm/KVER/vmlinux), or /boot/vmlinuz-$KVER
 
 : "${REPO:?run tests through tests/vm/run}"
 : "${TEST_NAME:=$(basename "$0" .sh)}"
 TEST_LOGDIR=$LOGDIR/tests/$TEST_NAME
-GUEST_KERNEL=/boot/vmlinuz-$KVER
+GUEST_KERNEL=${GUEST_KERNEL:-/boot/vmlinuz-$KVER}
 mkdir -p "$TEST_LOGDIR"
 
 _vm_fails=0
