@@ -40,8 +40,8 @@ check() {
 	if [[ $rc -eq 0 ]]; then
 		pass "$what"
 	else
-		out=$(echo "$out" | tail -n 3 | tr '\n' ' ')
-		fail "$what" "'$*' exited $rc${out:+: $out}"
+		[[ -z $out ]] || out=": $(echo "$out" | tail -n 3 | tr '\n' ' ')"
+		fail "$what" "'$*' exited $rc$out"
 	fi
 	return "$rc"
 }
