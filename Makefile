@@ -18,7 +18,7 @@
 # builds for several kernels do not overwrite each other's objects.
 
 # What a build needs; also what DKMS gets under /usr/src.
-SRC_ITEMS := Kbuild Makefile VERSION dkms.conf compat xen-evtchn
+SRC_ITEMS := Kbuild Makefile VERSION dkms.conf compat xen-evtchn xen-gntdev
 BUILD     := $(CURDIR)/build
 
 ifneq ($(KDIR),)

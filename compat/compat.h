@@ -40,4 +40,13 @@ static inline int xdb_evtchn_make_refcounted(evtchn_port_t port, bool is_static)
 #define XDB_IOCTL_EVTCHN_BIND_STATIC	0
 #endif
 
+/* Changing a VMA's flags: through the accessors where vm_flags is const. */
+#ifdef HAVE_VM_FLAGS_SET
+#define xdb_vm_flags_set(vma, flags)	vm_flags_set(vma, flags)
+#define xdb_vm_flags_clear(vma, flags)	vm_flags_clear(vma, flags)
+#else
+#define xdb_vm_flags_set(vma, flags)	((vma)->vm_flags |= (flags))
+#define xdb_vm_flags_clear(vma, flags)	((vma)->vm_flags &= ~(flags))
+#endif
+
 #endif /* XDB_COMPAT_H */

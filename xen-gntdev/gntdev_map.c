@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Grant maps: their file offsets, the grant map and unmap hypercalls, the
+ * unmap notification, and teardown once the file and every VMA let go.
+ */
+#include <linux/atomic.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/wait.h>
+#include <xen/events.h>
+#include <xen/page.h>
+#include <asm/xen/hypercall.h>
+#include <asm/xen/page.h>
+
+#include "gntdev.h"
+
+/* File offsets stay below 2^63 bytes so that mmap()'s off_t can reach them. */
+#define GNTDEV_INDEX_END	(1ULL << (63 - PAGE_SHIFT))
+
+/* Teardowns still waiting for their pages; module exit waits for them. */
+static atomic_t gntdev_teardowns = ATOMIC_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(gntdev_teardown_wq);
+
+atomic_t gntdev_stat_maps = ATOMIC_INIT(0);
+atomic_t gntdev_stat_mapped = ATOMIC_INIT(0);
+
+static void gntdev_map_free(struct gntdev_map *map, bool free_pages)
+{
+	if (map->notify.flags & UNMAP_NOTIFY_SEND_EVENT) {
+		notify_remote_via_evtchn(map->notify.port);
+		evtchn_put(map->notify.port);
+	}
+	if (map->pages && free_pages)
+		gnttab_free_pages(map->count, map->pages);
+	kvfree(map->teardown_pages);
+	kvfree(map->teardown_ops);
+	kvfree(map->kunmap_ops);
+	kvfree(map->kmap_ops);
+	kvfree(map->unmap_ops);
+	kvfree(map->map_ops);
+	kvfree(map->pages);
+	kvfree(map->grants);
+	kfree(map);
+	atomic_dec(&gntdev_stat_maps);
+}
+
+struct gntdev_map *gntdev_map_create(unsigned int count)
+{
+	struct gntdev_map *map;
+	unsigned int i;
+
+	map = kzalloc(sizeof(*map), GFP_KERNEL);
+	if (!map)
+		return NULL;
+	atomic_inc(&gntdev_stat_maps);
+	map->count = count;
+	INIT_LIST_HEAD(&map->link);
+	refcount_set(&map->users, 1);
+	spin_lock_init(&map->lock);
+
+	map->grants = kvcalloc(count, sizeof(*map->grants), GFP_KERNEL);
+	map->pages = kvcalloc(count, sizeof(*map->pages), GFP_KERNEL);
+	map->map_ops = kvcalloc(count, sizeof(*map->map_ops), GFP_KERNEL);
+	map->unmap_ops = kvcalloc(count, sizeof(*map->unmap_ops), GFP_KERNEL);
+	map->teardown_ops = kvcalloc(count, sizeof(*map->teardown_ops),
+				     GFP_KERNEL);
+	map->teardown_pages = kvcalloc(count, sizeof(*map->teardown_pages),
+				       GFP_KERNEL);
+	if (gntdev_pv()) {
+		map->kmap_ops = kvcalloc(count, sizeof(*map->kmap_ops),
+					 GFP_KERNEL);
+		map->kunmap_ops = kvcalloc(count, sizeof(*map->kunmap_ops),
+					   GFP_KERNEL);
+		if (!map->kmap_ops || !map->kunmap_ops)
+			goto fail;
+	}
+	if (!map->grants || !map->pages || !map->map_ops || !map->unmap_ops ||
+	    !map->teardown_ops || !map->teardown_pages)
+		goto fail;
+
+	if (gnttab_alloc_pages(count, map->pages)) {
+		kvfree(map->pages);
+		map->pages = NULL;
+		goto fail;
+	}
+	for (i = 0; i < count; i++) {
+		map->unmap_ops[i].handle = INVALID_GRANT_HANDLE;
+		if (map->kunmap_ops)
+			map->kunmap_ops[i].handle = INVALID_GRANT_HANDLE;
+	}
+	return map;
+
+fail:
+	gntdev_map_free(map, true);
+	return NULL;
+}
+
+/* Give the map the lowest free range of file offsets and list it. */
+int gntdev_map_publish(struct gntdev_file *f, struct gntdev_map *map)
+{
+	struct gntdev_map *pos;
+	u64 index = 0;
+
+	lockdep_assert_held(&f->lock);
+	list_for_each_entry(pos, &f->maps, link) {
+		if (pos->index >= index + map->count)
+			break;
+		index = pos->index + pos->count;
+	}
+	if (index + map->count > GNTDEV_INDEX_END)
+		return -ENOSPC;
+	map->index = index;
+	/* Before pos, or at the end when the walk found no later map. */
+	list_add_tail(&map->link, &pos->link);
+	map->listed = true;
+	return 0;
+}
+
+/* The listed map that starts at @index and spans exactly @count pages. */
+struct gntdev_map *gntdev_map_find(struct gntdev_file *f, u64 index,
+				   unsigned int count)
+{
+	struct gntdev_map *map;
+
+	lockdep_assert_held(&f->lock);
+	list_for_each_entry(map, &f->maps, link) {
+		if (map->index == index && map->count == count)
+			return map;
+		if (map->index > index)
+			break;
+	}
+	return NULL;
+}
+
+/* The listed map whose range holds page offset @page. */
+struct gntdev_map *gntdev_map_find_page(struct gntdev_file *f, u64 page)
+{
+	struct gntdev_map *map;
+
+	lockdep_assert_held(&f->lock);
+	list_for_each_entry(map, &f->maps, link) {
+		if (page >= map->index && page - map->index < map->count)
+			return map;
+		if (map->index > page)
+			break;
+	}
+	return NULL;
+}
+
+void gntdev_map_unlist(struct gntdev_file *f, struct gntdev_map *map)
+{
+	lockdep_assert_held(&f->lock);
+	list_del_init(&map->link);
+	map->listed = false;
+}
+
+void gntdev_map_get(struct gntdev_map *map)
+{
+	refcount_inc(&map->users);
+}
+
+/* The unmap notify's byte, cleared while its page is still mapped. */
+static void gntdev_notify_clear_byte(struct gntdev_map *map, unsigned int first,
+				     unsigned int n)
+{
+	unsigned int page = map->notify.offset >> PAGE_SHIFT;
+	u8 *kaddr;
+
+	lockdep_assert_held(&map->lock);
+	if (!(map->notify.flags & UNMAP_NOTIFY_CLEAR_BYTE) ||
+	    page < first || page - first >= n)
+		return;
+	map->notify.flags &= ~UNMAP_NOTIFY_CLEAR_BYTE;
+	/* Read-only grants cannot be written; nor can slots never mapped. */
+	if (map->readonly || map->unmap_ops[page].handle == INVALID_GRANT_HANDLE)
+		return;
+	kaddr = page_address(map->pages[page]);
+	kaddr[offset_in_page(map->notify.offset)] = 0;
+}
+
+/* Unmap a batch of user mappings; slots that unmapped are marked so. */
+static void gntdev_unmap_user_batch(struct gntdev_map *map,
+				    struct gnttab_unmap_grant_ref *batch,
+				    const unsigned int *idx, unsigned int k)
+{
+	unsigned int j;
+
+	if (HYPERVISOR_grant_table_op(GNTTABOP_unmap_grant_ref, batch, k)) {
+		pr_err_ratelimited("grant unmap hypercall refused\n");
+		return;
+	}
+	for (j = 0; j < k; j++) {
+		if (batch[j].status != GNTST_okay) {
+			pr_err_ratelimited("user unmap of grant %u failed: %d\n",
+					   map->grants[idx[j]].ref, batch[j].status);
+			continue;
+		}
+		map->unmap_ops[idx[j]].handle = INVALID_GRANT_HANDLE;
+		atomic_dec(&gntdev_stat_mapped);
+	}
+}
+
+/*
+ * PV: remove the user page-table mappings of pages [first, first + n).
+ * Xen clears each PTE itself.  Called before the kernel zaps those PTEs
+ * (from the MMU notifier) and on mmap() failure; never sleeps.
+ */
+void gntdev_unmap_user_range(struct gntdev_map *map, unsigned int first,
+			     unsigned int n)
+{
+	struct gnttab_unmap_grant_ref batch[16];
+	unsigned int idx[ARRAY_SIZE(batch)];
+	unsigned int i, k = 0;
+
+	if (first >= map->count)
+		return;
+	n = min(n, map->count - first);
+	spin_lock(&map->lock);
+	gntdev_notify_clear_byte(map, first, n);
+	for (i = first; i < first + n; i++) {
+		if (map->unmap_ops[i].handle == INVALID_GRANT_HANDLE)
+			continue;
+		batch[k] = map->unmap_ops[i];
+		idx[k++] = i;
+		if (k == ARRAY_SIZE(batch)) {
+			gntdev_unmap_user_batch(map, batch, idx, k);
+			k = 0;
+		}
+	}
+	if (k)
+		gntdev_unmap_user_batch(map, batch, idx, k);
+	spin_unlock(&map->lock);
+}
+
+/*
+ * Collect the slots whose last mapping (the kernel one on PV, the only one
+ * otherwise) is still in place, for gnttab_unmap_refs*(); returns how many.
+ */
+static unsigned int gntdev_collect_mapped(struct gntdev_map *map)
+{
+	struct gnttab_unmap_grant_ref *ops = gntdev_pv() ? map->kunmap_ops :
+							   map->unmap_ops;
+	unsigned int i, n = 0;
+
+	for (i = 0; i < map->count; i++) {
+		if (ops[i].handle == INVALID_GRANT_HANDLE)
+			continue;
+		map->teardown_ops[n] = ops[i];
+		map->teardown_pages[n] = map->pages[i];
+		ops[i].handle = INVALID_GRANT_HANDLE;
+		n++;
+	}
+	return n;
+}
+
+static void gntdev_map_teardown_done(int result,
+				     struct gntab_unmap_queue_data *data)
+{
+	struct gntdev_map *map = data->data;
+	unsigned int i;
+	bool ok = !result;
+
+	for (i = 0; i < data->count; i++) {
+		if (data->unmap_ops[i].status == GNTST_okay)
+			atomic_dec(&gntdev_stat_mapped);
+		else
+			ok = false;
+	}
+	/*
+	 * A frame Xen would not unmap is still foreign: its page must never
+	 * be reused, so it is leaked, loudly, rather than handed out again.
+	 */
+	if (!ok)
+		pr_err("unmapping %u grants failed (%d); their pages are leaked\n",
+		       data->count, result);
+	gntdev_map_free(map, ok);
+	if (atomic_dec_and_test(&gntdev_teardowns))
+		wake_up_all(&gntdev_teardown_wq);
+}
+
+/* Last user gone: unmap what is mapped, once the pages are idle, and free. */
+static void gntdev_map_teardown(struct gntdev_map *map)
+{
+	unsigned int n;
+
+	if (map->notifier_live)
+		mmu_interval_notifier_remove(&map->notifier);
+	if (gntdev_pv())
+		gntdev_unmap_user_range(map, 0, map->count);
+
+	spin_lock(&map->lock);
+	gntdev_notify_clear_byte(map, 0, map->count);
+	n = gntdev_collect_mapped(map);
+	spin_unlock(&map->lock);
+	if (!n) {
+		gntdev_map_free(map, true);
+		return;
+	}
+
+	atomic_inc(&gntdev_teardowns);
+	map->unmap_data.data = map;
+	map->unmap_data.done = gntdev_map_teardown_done;
+	map->unmap_data.unmap_ops = map->teardown_ops;
+	map->unmap_data.kunmap_ops = NULL;
+	map->unmap_data.pages = map->teardown_pages;
+	map->unmap_data.count = n;
+	/* Waits, off this thread, while I/O still holds one of the pages. */
+	gnttab_unmap_refs_async(&map->unmap_data);
+}
+
+void gntdev_map_put(struct gntdev_map *map)
+{
+	if (refcount_dec_and_test(&map->users))
+		gntdev_map_teardown(map);
+}
+
+void gntdev_wait_teardowns(void)
+{
+	wait_event(gntdev_teardown_wq, !atomic_read(&gntdev_teardowns));
+}
+
+/* PV: the PTE that will map page @addr; Xen writes it when mapping. */
+static int gntdev_record_pte(pte_t *pte, unsigned long addr, void *data)
+{
+	struct gntdev_map *map = data;
+	unsigned int i = (addr - map->vm_start) >> PAGE_SHIFT;
+	u64 pte_maddr = arbitrary_virt_to_machine(pte).maddr;
+	u32 flags = GNTMAP_host_map | GNTMAP_application_map |
+		    GNTMAP_contains_pte;
+
+	if (map->readonly)
+		flags |= GNTMAP_readonly;
+	gnttab_set_unmap_op(&map->unmap_ops[i], pte_maddr, flags,
+			    INVALID_GRANT_HANDLE);
+	/* Marks the PTE special, so the kernel asks us for its page. */
+	flags |= 1 << _GNTMAP_guest_avail0;
+	gnttab_set_map_op(&map->map_ops[i], pte_maddr, flags,
+			  map->grants[i].ref, map->grants[i].domid);
+	return 0;
+}
+
+/* Kernel (or, auto-translated, the only) mapping of page @i. */
+static void gntdev_set_kernel_ops(struct gntdev_map *map, unsigned int i,
+				  struct gnttab_map_grant_ref *map_op,
+				  struct gnttab_unmap_grant_ref *unmap_op)
+{
+	phys_addr_t addr = (phys_addr_t)pfn_to_kaddr(page_to_xen_pfn(map->pages[i]));
+	u32 flags = GNTMAP_host_map | (map->readonly ? GNTMAP_readonly : 0);
+
+	gnttab_set_map_op(map_op, addr, flags, map->grants[i].ref,
+			  map->grants[i].domid);
+	gnttab_set_unmap_op(unmap_op, addr, flags, INVALID_GRANT_HANDLE);
+}
+
+/*
+ * Map every grant of @map for @vma (mmap() holds the mmap lock).  On
+ * failure, what did map stays recorded for teardown, except the PV user
+ * mappings, which are removed before the failed VMA's PTEs are zapped.
+ */
+int gntdev_map_grants(struct gntdev_map *map, struct vm_area_struct *vma)
+{
+	unsigned int i;
+	int err;
+
+	if (gntdev_pv()) {
+		if (!xen_feature(XENFEAT_gnttab_map_avail_bits))
+			return -EOPNOTSUPP;
+		err = apply_to_page_range(vma->vm_mm, vma->vm_start,
+					  vma->vm_end - vma->vm_start,
+					  gntdev_record_pte, map);
+		if (err)
+			return err;
+		for (i = 0; i < map->count; i++)
+			gntdev_set_kernel_ops(map, i, &map->kmap_ops[i],
+					      &map->kunmap_ops[i]);
+	} else {
+		for (i = 0; i < map->count; i++)
+			gntdev_set_kernel_ops(map, i, &map->map_ops[i],
+					      &map->unmap_ops[i]);
+	}
+
+	err = gnttab_map_refs(map->map_ops, map->kmap_ops, map->pages,
+			      map->count);
+	if (err)
+		return err;
+
+	spin_lock(&map->lock);
+	for (i = 0; i < map->count; i++) {
+		if (map->map_ops[i].status == GNTST_okay) {
+			map->unmap_ops[i].handle = map->map_ops[i].handle;
+			atomic_inc(&gntdev_stat_mapped);
+		} else {
+			err = -EINVAL;
+		}
+		if (!map->kmap_ops)
+			continue;
+		if (map->kmap_ops[i].status == GNTST_okay) {
+			map->kunmap_ops[i].handle = map->kmap_ops[i].handle;
+			atomic_inc(&gntdev_stat_mapped);
+		} else {
+			err = -EINVAL;
+		}
+	}
+	spin_unlock(&map->lock);
+
+	if (err) {
+		pr_debug("mapping %u grants of domain %u failed\n", map->count,
+			 map->grants[0].domid);
+		if (gntdev_pv())
+			gntdev_unmap_user_range(map, 0, map->count);
+	}
+	return err;
+}
+
+int gntdev_set_notify(struct gntdev_map *map, u32 action, unsigned int offset,
+		      evtchn_port_t port)
+{
+	struct gntdev_unmap_notify old;
+	int err;
+
+	if (action & ~(UNMAP_NOTIFY_CLEAR_BYTE | UNMAP_NOTIFY_SEND_EVENT))
+		return -EINVAL;
+	if ((action & UNMAP_NOTIFY_CLEAR_BYTE) && map->mmapped && map->readonly)
+		return -EINVAL;
+	if (action & UNMAP_NOTIFY_SEND_EVENT) {
+		/* Held so the port outlives its evtchn file until we notify. */
+		err = evtchn_get(port);
+		if (err)
+			return err;
+	}
+
+	spin_lock(&map->lock);
+	old = map->notify;
+	map->notify.flags = action;
+	map->notify.offset = offset;
+	map->notify.port = port;
+	spin_unlock(&map->lock);
+
+	if (old.flags & UNMAP_NOTIFY_SEND_EVENT)
+		evtchn_put(old.port);
+	return 0;
+}

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mmap() of a grant map, its VMA operations, and (PV) the MMU notifier
+ * that unmaps grants before the kernel tears down their page tables.
+ */
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/sched/mm.h>
+
+#include "gntdev.h"
+
+static void gntdev_vma_open(struct vm_area_struct *vma)
+{
+	/* A split or a copy of the VMA: one more user of the map. */
+	gntdev_map_get(vma->vm_private_data);
+}
+
+static void gntdev_vma_close(struct vm_area_struct *vma)
+{
+	gntdev_map_put(vma->vm_private_data);
+}
+
+/* PV: the page behind a grant PTE (marked special), for get_user_pages(). */
+static struct page *gntdev_find_special_page(struct vm_area_struct *vma,
+					     unsigned long addr)
+{
+	struct gntdev_map *map = vma->vm_private_data;
+	unsigned long i = (addr - map->vm_start) >> PAGE_SHIFT;
+
+	return i < map->count ? map->pages[i] : NULL;
+}
+
+static const struct vm_operations_struct gntdev_vm_ops = {
+	.open = gntdev_vma_open,
+	.close = gntdev_vma_close,
+	.find_special_page = gntdev_find_special_page,
+};
+
+/*
+ * PV: part of the map's address range is going away (munmap, mremap,
+ * exit, reclaim of the page tables).  Xen must remove the grant PTEs
+ * before the kernel touches them.  Never sleeps, so it also serves
+ * callers that may not block.
+ */
+static bool gntdev_invalidate(struct mmu_interval_notifier *mn,
+			      const struct mmu_notifier_range *range,
+			      unsigned long cur_seq)
+{
+	struct gntdev_map *map = container_of(mn, struct gntdev_map, notifier);
+	unsigned long map_end = map->vm_start + (unsigned long)map->count * PAGE_SIZE;
+	unsigned long start = max(range->start, map->vm_start);
+	unsigned long end = min(range->end, map_end);
+
+	mmu_interval_set_seq(mn, cur_seq);
+	if (start < end)
+		gntdev_unmap_user_range(map, (start - map->vm_start) >> PAGE_SHIFT,
+					(end - start) >> PAGE_SHIFT);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops gntdev_notifier_ops = {
+	.invalidate = gntdev_invalidate,
+};
+
+int gntdev_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct gntdev_file *f = file->private_data;
+	unsigned long size = vma->vm_end - vma->vm_start;
+	struct gntdev_map *map;
+	int err;
+
+	/* A private writable mapping would copy-on-write guest memory. */
+	if ((vma->vm_flags & VM_WRITE) && !(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+
+	mutex_lock(&f->lock);
+	map = gntdev_map_find(f, vma->vm_pgoff, vma_pages(vma));
+	if (!map || map->mmapped) {
+		mutex_unlock(&f->lock);
+		return -EINVAL;
+	}
+	map->mmapped = true;
+	map->readonly = !(vma->vm_flags & VM_WRITE);
+	gntdev_map_get(map);		/* the VMA's reference */
+	mutex_unlock(&f->lock);
+
+	/* A read-only map stays so: mprotect() may not add PROT_WRITE. */
+	if (map->readonly)
+		xdb_vm_flags_clear(vma, VM_MAYWRITE);
+	/* Grants are not inherited by fork(), dumped or grown. */
+	xdb_vm_flags_set(vma, VM_DONTCOPY | VM_DONTDUMP | VM_DONTEXPAND);
+	vma->vm_ops = &gntdev_vm_ops;
+	vma->vm_private_data = map;
+	map->vm_start = vma->vm_start;
+
+	if (gntdev_pv()) {
+		err = mmu_interval_notifier_insert_locked(&map->notifier,
+							  vma->vm_mm,
+							  vma->vm_start, size,
+							  &gntdev_notifier_ops);
+		if (err)
+			goto fail;
+		map->notifier_live = true;
+	}
+
+	err = gntdev_map_grants(map, vma);
+	if (!err && !gntdev_pv())
+		err = vm_map_pages_zero(vma, map->pages, map->count);
+	if (err)
+		goto fail;
+	return 0;
+
+fail:
+	/*
+	 * ->close is not called for a VMA whose mmap() failed: drop its
+	 * reference here.  The map stays listed (and used up) until the
+	 * UNMAP_GRANT_REF or close that tears it down.
+	 */
+	vma->vm_private_data = NULL;
+	vma->vm_ops = NULL;
+	gntdev_map_put(map);
+	return err;
+}
+
+int gntdev_offset_for_vaddr(unsigned long vaddr, u64 *offset, u32 *count)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	struct gntdev_map *map;
+	int err = -EINVAL;
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, vaddr);
+	map = vma && vma->vm_ops == &gntdev_vm_ops ? vma->vm_private_data : NULL;
+	/* Only the address the whole map was mmap()ed at names it. */
+	if (map && map->vm_start == vaddr) {
+		*offset = map->index << PAGE_SHIFT;
+		*count = map->count;
+		err = 0;
+	}
+	mmap_read_unlock(mm);
+	return err;
+}
