@@ -78,12 +78,8 @@ struct gntdev_map *gntdev_map_create(unsigned int count)
 	if (!map->grants || !map->pages || !map->map_ops || !map->unmap_ops ||
 	    !map->teardown_ops || !map->teardown_pages)
 		goto fail;
-
-	if (gnttab_alloc_pages(count, map->pages)) {
-		kvfree(map->pages);
-		map->pages = NULL;
+	if (gnttab_alloc_pages(count, map->pages))
 		goto fail;
-	}
 	for (i = 0; i < count; i++) {
 		map->unmap_ops[i].handle = INVALID_GRANT_HANDLE;
 		if (map->kunmap_ops)
@@ -92,7 +88,8 @@ struct gntdev_map *gntdev_map_create(unsigned int count)
 	return map;
 
 fail:
-	gntdev_map_free(map, true);
+	/* No page was allocated: gnttab_alloc_pages() cleans up after itself. */
+	gntdev_map_free(map, false);
 	return NULL;
 }
 
