@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash disable=SC2154,SC2034 # variables and helpers: run's and host.sh's
+#
+# tests/packaging/run --vm: sourced by host.sh once DKMS has built our
+# modules for the new kernel $newk from its headers alone.  Installs that
+# kernel's image and boots it as dom0 in the VM test bed (tests/vm/run),
+# which, with no build/$newk of the project, loads what modprobe finds:
+# the copies DKMS installed under updates/dkms.  host.sh removes the image
+# again with the headers.
+
+img=linux-image-$newk
+l=$(log host-vm)
+DEBIAN_FRONTEND=noninteractive run host-vm apt-get install -y -q --no-install-recommends "$img"
+rc=$?
+mapfile -t added_pkgs < <(comm -13 <(echo "$pkgs_deb") <(installed_pkgs))
+result $rc "vm: apt-get install $img (dkms status for $newk: $(dkms_state "$newk"))" "$l"
+if [ -e "build/$newk" ]; then
+	fail "vm: build/$newk exists, which the VM test bed would load instead of DKMS's modules"
+elif [ $rc = 0 ]; then
+	# This run holds the bed's lock; the nested run takes its own.
+	VM_LOCK=$tmp/vm.lock tests/vm/run --kernel "$newk" >"$(log host-vm-run)" 2>&1
+	rc=$?
+	while read -r line; do
+		case $line in
+		PASS:*) pass "vm on $newk, DKMS-built modules: ${line#PASS: }" ;;
+		FAIL:*) fail "vm on $newk, DKMS-built modules: ${line#FAIL: }" ;;
+		esac
+	done < <(grep -E '^(PASS|FAIL): ' "$(log host-vm-run)")
+	results=build/vm/logs/$newk/results
+	ok=0
+	for m in "${modules[@]}"; do
+		grep -q "INFO: bringup: ${m//-/_} is modprobe's copy /lib/modules/$newk/updates/dkms/$m.ko" \
+			"$results" 2>/dev/null || ok=1
+	done
+	[ $rc = 0 ] && [ $ok = 0 ]
+	result $? "vm: dom0 $newk ran the modules DKMS built for it (updates/dkms: ${modules[*]})" \
+		"exit $rc, $(log host-vm-run), $results"
+fi
