@@ -74,7 +74,10 @@ struct gntdev_map {
 	struct mmu_interval_notifier notifier;
 	bool notifier_live;
 
-	/* Final teardown, which may wait for the pages' other users. */
+	/*
+	 * Final teardown, which may wait for the pages' other users; until
+	 * then teardown_ops also serves as the PV user-unmap batch.
+	 */
 	struct gntab_unmap_queue_data unmap_data;
 	struct gnttab_unmap_grant_ref *teardown_ops;
 	struct page **teardown_pages;

@@ -176,38 +176,17 @@ static void gntdev_notify_clear_byte(struct gntdev_map *map, unsigned int first,
 	kaddr[offset_in_page(map->notify.offset)] = 0;
 }
 
-/* Unmap a batch of user mappings; slots that unmapped are marked so. */
-static void gntdev_unmap_user_batch(struct gntdev_map *map,
-				    struct gnttab_unmap_grant_ref *batch,
-				    const unsigned int *idx, unsigned int k)
-{
-	unsigned int j;
-
-	if (HYPERVISOR_grant_table_op(GNTTABOP_unmap_grant_ref, batch, k)) {
-		pr_err_ratelimited("grant unmap hypercall refused\n");
-		return;
-	}
-	for (j = 0; j < k; j++) {
-		if (batch[j].status != GNTST_okay) {
-			pr_err_ratelimited("user unmap of grant %u failed: %d\n",
-					   map->grants[idx[j]].ref, batch[j].status);
-			continue;
-		}
-		map->unmap_ops[idx[j]].handle = INVALID_GRANT_HANDLE;
-		atomic_dec(&gntdev_stat_mapped);
-	}
-}
-
 /*
- * PV: remove the user page-table mappings of pages [first, first + n).
- * Xen clears each PTE itself.  Called before the kernel zaps those PTEs
- * (from the MMU notifier) and on mmap() failure; never sleeps.
+ * PV: remove the user page-table mappings of pages [first, first + n), in
+ * one hypercall; Xen clears each PTE itself.  Called before the kernel
+ * zaps those PTEs (from the MMU notifier) and on mmap() failure; never
+ * sleeps.  The batch lives in teardown_ops, unused until the last user
+ * goes, and map->lock keeps the callers apart.
  */
 void gntdev_unmap_user_range(struct gntdev_map *map, unsigned int first,
 			     unsigned int n)
 {
-	struct gnttab_unmap_grant_ref batch[16];
-	unsigned int idx[ARRAY_SIZE(batch)];
+	struct gnttab_unmap_grant_ref *batch = map->teardown_ops;
 	unsigned int i, k = 0;
 
 	if (first >= map->count)
@@ -215,18 +194,27 @@ void gntdev_unmap_user_range(struct gntdev_map *map, unsigned int first,
 	n = min(n, map->count - first);
 	spin_lock(&map->lock);
 	gntdev_notify_clear_byte(map, first, n);
-	for (i = first; i < first + n; i++) {
+	for (i = first; i < first + n; i++)
+		if (map->unmap_ops[i].handle != INVALID_GRANT_HANDLE)
+			batch[k++] = map->unmap_ops[i];
+	if (k && HYPERVISOR_grant_table_op(GNTTABOP_unmap_grant_ref, batch, k)) {
+		pr_err_ratelimited("grant unmap hypercall refused\n");
+		k = 0;
+	}
+	/* The batch holds the mapped slots in order: walk them again. */
+	for (i = first; k && i < first + n; i++) {
 		if (map->unmap_ops[i].handle == INVALID_GRANT_HANDLE)
 			continue;
-		batch[k] = map->unmap_ops[i];
-		idx[k++] = i;
-		if (k == ARRAY_SIZE(batch)) {
-			gntdev_unmap_user_batch(map, batch, idx, k);
-			k = 0;
+		k--;
+		if (batch->status != GNTST_okay) {
+			pr_err_ratelimited("user unmap of grant %u failed: %d\n",
+					   map->grants[i].ref, batch->status);
+		} else {
+			map->unmap_ops[i].handle = INVALID_GRANT_HANDLE;
+			atomic_dec(&gntdev_stat_mapped);
 		}
+		batch++;
 	}
-	if (k)
-		gntdev_unmap_user_batch(map, batch, idx, k);
 	spin_unlock(&map->lock);
 }
 
