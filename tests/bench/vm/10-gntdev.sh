@@ -1,0 +1,68 @@
+#!/bin/bash
+# vm-timeout: 300
+# xen-gntdev, ours against the kernel's own, in one boot: the module is
+# left unloaded at bring-up (tests/bench/run passes --unloaded xen-gntdev
+# --no-toolstack), then each copy is loaded in turn, A B A B, and
+# build/tests/gntdev_bench measures it.  The order flips in the second
+# round, so neither copy always runs first; the better of each copy's two
+# runs counts; ratios > 1 mean ours is faster.
+set -uo pipefail
+# shellcheck source=../../vm/lib/dom0-lib.sh
+. "$REPO/tests/vm/lib/dom0-lib.sh"
+
+bench=$REPO/build/tests/gntdev_bench
+ours=$MODDIR/xen-gntdev/xen-gntdev.ko
+modprobe xen-gntalloc || { fail "modprobe xen-gntalloc"; exit 1; }
+[[ -f $ours ]] || { fail "our xen-gntdev is built" "$ours missing"; exit 1; }
+
+# load COPY: ours or in-tree; check that copy is the live one.
+load() {
+	if [[ $1 == ours ]]; then insmod "$ours"; else modprobe xen-gntdev; fi || return 1
+	local live want
+	live=$(cat /sys/module/xen_gntdev/srcversion 2>/dev/null || echo in-tree)
+	want=$(modinfo -F srcversion "$ours")
+	[[ ($1 == ours && $live == "$want") || ($1 == in-tree && $live != "$want") ]]
+}
+
+declare -A best
+for round in 1 2; do
+	order="ours in-tree"
+	[[ $round == 2 ]] && order="in-tree ours"
+	for copy in $order; do
+		if ! load "$copy"; then
+			fail "load $copy xen-gntdev (round $round)"
+			rmmod xen_gntdev 2>/dev/null
+			continue
+		fi
+		out=$("$bench" 2 2>&1)
+		rc=$?
+		echo "$out" | sed "s/^\(PASS\|FAIL\): gntdev-bench: /\1: gntdev-bench: $copy round $round: /"
+		[[ $rc -le 1 ]] || fail "gntdev_bench on $copy" "exited $rc"
+		rmmod xen_gntdev || fail "rmmod $copy xen-gntdev"
+		while read -r _ name value unit; do
+			key=$copy/$name
+			# Lower is better for us/grant, higher for MB/s.
+			if [[ -z ${best[$key]:-} ]] ||
+				{ [[ $unit == us/grant ]] && awk "BEGIN{exit !($value < ${best[$key]})}"; } ||
+				{ [[ $unit == MB/s ]] && awk "BEGIN{exit !($value > ${best[$key]})}"; }; then
+				best[$key]=$value
+			fi
+			best[unit/$name]=$unit
+		done < <(echo "$out" | grep '^BENCH: ')
+	done
+done
+
+for name in map_1 map_64 copy_from_foreign copy_to_foreign; do
+	o=${best[ours/$name]:-} i=${best[in-tree/$name]:-} unit=${best[unit/$name]:-}
+	if [[ -z $o || -z $i ]]; then
+		fail "benchmark $name measured for both copies"
+		continue
+	fi
+	if [[ $unit == us/grant ]]; then
+		ratio=$(awk "BEGIN{printf \"%.2f\", $i / $o}")
+	else
+		ratio=$(awk "BEGIN{printf \"%.2f\", $o / $i}")
+	fi
+	echo "METRIC: gntdev $name: ours $o $unit, in-tree $i $unit, speed ratio ours/in-tree $ratio"
+	pass "benchmark $name measured for both copies"
+done
