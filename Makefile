@@ -11,6 +11,8 @@
 #                     6.1 and 6.12 dom0 kernels; ends with "N passed, M failed"
 #   make install      DKMS add/build/install for every kernel with headers
 #   make uninstall    remove it from DKMS (the in-tree modules come back)
+#   make bench        benchmarks, ours against the in-tree modules in one
+#                     VM boot per dom0 kernel (ratios in METRIC: lines)
 #   make dkms         in-place build for one kernel (used by dkms.conf)
 #   make clean
 #
@@ -30,7 +32,7 @@ KVERS := $(notdir $(patsubst %/build,%,$(wildcard /lib/modules/*/build)))
 endif
 kdir_of = $(or $(KDIR),/lib/modules/$(1)/build)
 
-.PHONY: all modules dkms dkms-clean install uninstall lint check tests clean $(KVERS)
+.PHONY: all modules dkms dkms-clean install uninstall lint check bench tests clean $(KVERS)
 
 all modules: $(KVERS)
 	@test -n "$(KVERS)" || { echo "no kernel build tree found: install linux-headers or set KDIR=" >&2; exit 1; }
@@ -60,6 +62,10 @@ tests:
 
 check: all tests
 	tests/check
+
+bench: all tests
+	tests/bench/run --kernel 6.1
+	tests/bench/run --kernel 6.12
 
 clean:
 	rm -rf $(BUILD)
