@@ -30,9 +30,21 @@ static struct page *gntdev_find_special_page(struct vm_area_struct *vma,
 	return i < map->count ? map->pages[i] : NULL;
 }
 
+/*
+ * PV: changing the protection rewrites PTEs that Xen owns, so the
+ * invalidation before it would unmap the grants and leave a hole that
+ * faults.  Refuse instead: a map's protection is fixed at mmap().
+ */
+static int gntdev_vma_mprotect(struct vm_area_struct *vma, unsigned long start,
+			       unsigned long end, unsigned long newflags)
+{
+	return gntdev_pv() && newflags != vma->vm_flags ? -EACCES : 0;
+}
+
 static const struct vm_operations_struct gntdev_vm_ops = {
 	.open = gntdev_vma_open,
 	.close = gntdev_vma_close,
+	.mprotect = gntdev_vma_mprotect,
 	.find_special_page = gntdev_find_special_page,
 };
 
