@@ -31,66 +31,76 @@ static void gntdev_map_free(struct gntdev_map *map, bool free_pages)
 		notify_remote_via_evtchn(map->notify.port);
 		evtchn_put(map->notify.port);
 	}
-	if (map->pages && free_pages)
+	if (free_pages)
 		gnttab_free_pages(map->count, map->pages);
-	kvfree(map->teardown_pages);
-	kvfree(map->teardown_ops);
-	kvfree(map->kunmap_ops);
-	kvfree(map->kmap_ops);
-	kvfree(map->unmap_ops);
-	kvfree(map->map_ops);
-	kvfree(map->pages);
-	kvfree(map->grants);
-	kfree(map);
+	kvfree(map);
 	atomic_dec(&gntdev_stat_maps);
+}
+
+/* Hand out @n elements of @size from the map's single allocation. */
+static void *gntdev_carve(void **next, unsigned int n, size_t size)
+{
+	void *p = *next;
+
+	*next += n * size;
+	return p;
 }
 
 struct gntdev_map *gntdev_map_create(unsigned int count)
 {
+	unsigned int nkernel = gntdev_pv() ? count : 0;
 	struct gntdev_map *map;
+	size_t per_grant;
 	unsigned int i;
+	void *next;
 
-	map = kzalloc(sizeof(*map), GFP_KERNEL);
+	/*
+	 * One allocation for the map and all its per-grant arrays: mapping
+	 * one grant per request is common (xenstored, xenconsoled) and
+	 * pays for every allocation.  Every element size is a multiple of
+	 * 8, so each array stays aligned.
+	 */
+	BUILD_BUG_ON(sizeof(*map) % 8 || sizeof(*map->map_ops) % 8 ||
+		     sizeof(*map->unmap_ops) % 8 || sizeof(*map->grants) % 8);
+	per_grant = sizeof(*map->map_ops) + 2 * sizeof(*map->unmap_ops) +
+		    2 * sizeof(*map->pages) + sizeof(*map->grants);
+	map = kvzalloc(size_add(size_add(sizeof(*map),
+					 size_mul(count, per_grant)),
+				size_mul(nkernel, sizeof(*map->kmap_ops) +
+						  sizeof(*map->kunmap_ops))),
+		       GFP_KERNEL);
 	if (!map)
 		return NULL;
+	next = map + 1;
+	map->map_ops = gntdev_carve(&next, count, sizeof(*map->map_ops));
+	map->kmap_ops = nkernel ? gntdev_carve(&next, nkernel,
+					       sizeof(*map->kmap_ops)) : NULL;
+	map->unmap_ops = gntdev_carve(&next, count, sizeof(*map->unmap_ops));
+	map->teardown_ops = gntdev_carve(&next, count,
+					 sizeof(*map->teardown_ops));
+	map->kunmap_ops = nkernel ? gntdev_carve(&next, nkernel,
+						 sizeof(*map->kunmap_ops)) : NULL;
+	map->pages = gntdev_carve(&next, count, sizeof(*map->pages));
+	map->teardown_pages = gntdev_carve(&next, count,
+					   sizeof(*map->teardown_pages));
+	map->grants = gntdev_carve(&next, count, sizeof(*map->grants));
+
 	atomic_inc(&gntdev_stat_maps);
 	map->count = count;
 	INIT_LIST_HEAD(&map->link);
 	refcount_set(&map->users, 1);
 	spin_lock_init(&map->lock);
-
-	map->grants = kvcalloc(count, sizeof(*map->grants), GFP_KERNEL);
-	map->pages = kvcalloc(count, sizeof(*map->pages), GFP_KERNEL);
-	map->map_ops = kvcalloc(count, sizeof(*map->map_ops), GFP_KERNEL);
-	map->unmap_ops = kvcalloc(count, sizeof(*map->unmap_ops), GFP_KERNEL);
-	map->teardown_ops = kvcalloc(count, sizeof(*map->teardown_ops),
-				     GFP_KERNEL);
-	map->teardown_pages = kvcalloc(count, sizeof(*map->teardown_pages),
-				       GFP_KERNEL);
-	if (gntdev_pv()) {
-		map->kmap_ops = kvcalloc(count, sizeof(*map->kmap_ops),
-					 GFP_KERNEL);
-		map->kunmap_ops = kvcalloc(count, sizeof(*map->kunmap_ops),
-					   GFP_KERNEL);
-		if (!map->kmap_ops || !map->kunmap_ops)
-			goto fail;
+	if (gnttab_alloc_pages(count, map->pages)) {
+		/* It frees what it got before failing. */
+		gntdev_map_free(map, false);
+		return NULL;
 	}
-	if (!map->grants || !map->pages || !map->map_ops || !map->unmap_ops ||
-	    !map->teardown_ops || !map->teardown_pages)
-		goto fail;
-	if (gnttab_alloc_pages(count, map->pages))
-		goto fail;
 	for (i = 0; i < count; i++) {
 		map->unmap_ops[i].handle = INVALID_GRANT_HANDLE;
 		if (map->kunmap_ops)
 			map->kunmap_ops[i].handle = INVALID_GRANT_HANDLE;
 	}
 	return map;
-
-fail:
-	/* No page was allocated: gnttab_alloc_pages() cleans up after itself. */
-	gntdev_map_free(map, false);
-	return NULL;
 }
 
 /* Give the map the lowest free range of file offsets and list it. */
