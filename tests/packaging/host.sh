@@ -11,7 +11,9 @@
 exec 8>"${VM_LOCK:-/tmp/xen-vm-test.lock}"
 if ! flock -n 8; then
 	echo "packaging: waiting for the VM test bed's lock (a VM run on this machine)..."
+	lock_wait=$SECONDS
 	flock 8
+	lock_wait=$((SECONDS - lock_wait))
 fi
 
 installed_pkgs() {
