@@ -1,0 +1,31 @@
+#!/bin/bash
+# vm-timeout: 180
+# /dev/xen/gntdev: every ioctl, mmap() path and error, against pages a PV
+# guest grants to dom0 (tests/dom0/gntdev_test.c in dom0,
+# tests/guest/gntshare.c in the guest): mapping, reading and writing them,
+# read-only and private mappings, partial munmap, mremap, MADV_DONTNEED,
+# fork, kernel access through the mapping, the unmap notifications on
+# munmap, close and SIGKILL, GRANT_COPY, and the driver's counters back at
+# their baseline after each. Takes ~30 s after the guest is up.
+# shellcheck source=../lib/dom0-lib.sh
+. "$REPO/tests/vm/lib/dom0-lib.sh"
+
+# The project's module has counters in debugfs; under "run --in-tree" the
+# kernel's own module runs the same checks without them, for comparison.
+ko=$MODDIR/xen-gntdev/xen-gntdev.ko
+opt=--in-tree
+if [[ -f $ko && $(cat /sys/module/xen_gntdev/srcversion 2>/dev/null) == "$(modinfo -F srcversion "$ko")" ]]; then
+	opt=
+	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+fi
+note "xen_gntdev under test: ${opt:-the project build}"
+
+guest_create share --test gntdev-share || { fail "guest share created"; exit 1; }
+domid=$(guest_domid share) || { fail "guest share has a domid"; exit 1; }
+"$REPO/build/tests/gntdev_test" ${opt:+"$opt"} "$domid"
+rc=$?
+# 1 means checks failed and said so; anything else is a crash.
+[[ $rc -le 1 ]] || fail "gntdev_test" "exited $rc"
+guest_wait_console share '^GUEST-DONE' 60 >/dev/null ||
+	fail "guest share finished" "no GUEST-DONE"
+guest_collect share || true
