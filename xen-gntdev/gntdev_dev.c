@@ -62,16 +62,15 @@ static long gntdev_ioctl_unmap(struct gntdev_file *f,
 
 	if (copy_from_user(&op, uarg, sizeof(op)))
 		return -EFAULT;
-	if (offset_in_page(op.index))
-		return -EINVAL;
 
+	/* As in-tree: count 0 matches a map of any size; ENOENT if none. */
 	mutex_lock(&f->lock);
 	map = gntdev_map_find(f, op.index >> PAGE_SHIFT, op.count);
 	if (map)
 		gntdev_map_unlist(f, map);
 	mutex_unlock(&f->lock);
 	if (!map)
-		return -EINVAL;
+		return -ENOENT;
 	/* A VMA still mapping it keeps the grants until munmap(). */
 	gntdev_map_put(map);
 	return 0;
@@ -95,7 +94,7 @@ static long gntdev_ioctl_notify(struct gntdev_file *f,
 {
 	struct ioctl_gntdev_unmap_notify op;
 	struct gntdev_map *map;
-	int err = -EINVAL;
+	int err = -ENOENT;
 
 	if (copy_from_user(&op, uarg, sizeof(op)))
 		return -EFAULT;

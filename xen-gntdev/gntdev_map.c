@@ -124,7 +124,7 @@ int gntdev_map_publish(struct gntdev_file *f, struct gntdev_map *map)
 	return 0;
 }
 
-/* The listed map that starts at @index and spans exactly @count pages. */
+/* The listed map that starts at @index and spans @count pages (0: any). */
 struct gntdev_map *gntdev_map_find(struct gntdev_file *f, u64 index,
 				   unsigned int count)
 {
@@ -132,7 +132,7 @@ struct gntdev_map *gntdev_map_find(struct gntdev_file *f, u64 index,
 
 	lockdep_assert_held(&f->lock);
 	list_for_each_entry(map, &f->maps, link) {
-		if (map->index == index && map->count == count)
+		if (map->index == index && (!count || map->count == count))
 			return map;
 		if (map->index > index)
 			break;
@@ -420,9 +420,8 @@ int gntdev_set_notify(struct gntdev_map *map, u32 action, unsigned int offset,
 		return -EINVAL;
 	if (action & UNMAP_NOTIFY_SEND_EVENT) {
 		/* Held so the port outlives its evtchn file until we notify. */
-		err = evtchn_get(port);
-		if (err)
-			return err;
+		if (evtchn_get(port))
+			return -EINVAL;
 	}
 
 	spin_lock(&map->lock);
