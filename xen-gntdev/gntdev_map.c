@@ -412,7 +412,6 @@ int gntdev_set_notify(struct gntdev_map *map, u32 action, unsigned int offset,
 		      evtchn_port_t port)
 {
 	struct gntdev_unmap_notify old;
-	int err;
 
 	if (action & ~(UNMAP_NOTIFY_CLEAR_BYTE | UNMAP_NOTIFY_SEND_EVENT))
 		return -EINVAL;
