@@ -36,6 +36,9 @@
 typedef uint16_t domid_t;	/* the UAPI header expects it from the includer */
 #include <xen/evtchn.h>
 
+#define CHECK_AREA "evtchn"
+#include "check.h"
+
 #ifndef IOCTL_EVTCHN_BIND_STATIC
 /* Older UAPI headers on the build host lack it; the number is ABI. */
 #define IOCTL_EVTCHN_BIND_STATIC _IOC(_IOC_NONE, 'E', 7, sizeof(unsigned int))
@@ -44,33 +47,9 @@ typedef uint16_t domid_t;	/* the UAPI header expects it from the includer */
 #define VIRQ_TBUF	4	/* a global VIRQ nothing in the test bed binds */
 #define DEV		"/dev/xen/evtchn"
 
-static int failures;
 static int kernel_has_static;	/* --static=yes */
 
-static void report(int ok, const char *what, const char *fmt, ...)
-{
-	va_list ap;
 
-	printf("%s: evtchn: %s", ok ? "PASS" : "FAIL", what);
-	if (!ok && fmt) {
-		printf(": ");
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-	}
-	printf("\n");
-	fflush(stdout);
-	if (!ok)
-		failures++;
-}
-
-/* An ioctl's result: the return value, or -errno. */
-static int xioctl(int fd, unsigned long cmd, void *arg)
-{
-	int rc = ioctl(fd, cmd, arg);
-
-	return rc < 0 ? -errno : rc;
-}
 
 static void expect_errno(const char *what, int rc, int want)
 {

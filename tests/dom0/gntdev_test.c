@@ -45,6 +45,9 @@ typedef uint32_t grant_ref_t;
 #include <xen/gntalloc.h>
 #include <xen/gntdev.h>
 
+#define CHECK_AREA "gntdev"
+#include "check.h"
+
 /* From Xen's public grant_table.h, which user space does not get. */
 #define GNTCOPY_source_gref	(1 << 0)
 #define GNTCOPY_dest_gref	(1 << 1)
@@ -58,7 +61,6 @@ typedef uint32_t grant_ref_t;
 #define STATS		"/sys/kernel/debug/xen-gntdev/stats"
 #define LIMIT		"/sys/module/xen_gntdev/parameters/limit"
 
-static int failures;
 static unsigned int domid;		/* the guest */
 static unsigned int npages;		/* pages it granted */
 static uint32_t refs[NPAGES_MAX];
@@ -67,30 +69,7 @@ static int pv;				/* PV dom0: user + kernel mapping per page */
 
 /* ---- reporting ---- */
 
-static void report(int ok, const char *what, const char *fmt, ...)
-{
-	va_list ap;
 
-	printf("%s: gntdev: %s", ok ? "PASS" : "FAIL", what);
-	if (!ok && fmt) {
-		printf(": ");
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-	}
-	printf("\n");
-	fflush(stdout);
-	if (!ok)
-		failures++;
-}
-
-/* An ioctl's result: the return value, or -errno. */
-static int xioctl(int fd, unsigned long cmd, void *arg)
-{
-	int rc = ioctl(fd, cmd, arg);
-
-	return rc < 0 ? -errno : rc;
-}
 
 static const char *errname(int e)
 {
