@@ -179,8 +179,12 @@ static void gntdev_notify_clear_byte(struct gntdev_map *map, unsigned int first,
 	    page < first || page - first >= n)
 		return;
 	map->notify.flags &= ~UNMAP_NOTIFY_CLEAR_BYTE;
-	/* Read-only grants cannot be written; nor can slots never mapped. */
-	if (map->readonly || map->unmap_ops[page].handle == INVALID_GRANT_HANDLE)
+	/*
+	 * Read-only grants cannot be written; the byte is written through
+	 * the kernel's mapping (PV) or the only one, which must be in place.
+	 */
+	if (map->readonly ||
+	    (map->kunmap_ops ?: map->unmap_ops)[page].handle == INVALID_GRANT_HANDLE)
 		return;
 	kaddr = page_address(map->pages[page]);
 	kaddr[offset_in_page(map->notify.offset)] = 0;
