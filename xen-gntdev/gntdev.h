@@ -44,7 +44,6 @@ struct gntdev_unmap_notify {
 
 struct gntdev_map {
 	struct list_head link;		/* in gntdev_file.maps while listed */
-	bool listed;
 	/* One for the file's list, one for each VMA piece mapping it. */
 	refcount_t users;
 

@@ -120,7 +120,6 @@ int gntdev_map_publish(struct gntdev_file *f, struct gntdev_map *map)
 	map->index = index;
 	/* Before pos, or at the end when the walk found no later map. */
 	list_add_tail(&map->link, &pos->link);
-	map->listed = true;
 	return 0;
 }
 
@@ -159,7 +158,6 @@ void gntdev_map_unlist(struct gntdev_file *f, struct gntdev_map *map)
 {
 	lockdep_assert_held(&f->lock);
 	list_del_init(&map->link);
-	map->listed = false;
 }
 
 void gntdev_map_get(struct gntdev_map *map)
