@@ -1,7 +1,8 @@
 #!/bin/bash
 # vm-timeout: 300
+# bench-boot: --unloaded xen-gntdev --no-toolstack
 # xen-gntdev, ours against the kernel's own, in one boot: the module is
-# left unloaded at bring-up (tests/bench/run passes --unloaded xen-gntdev
+# left unloaded at bring-up (its bench-boot line says --unloaded xen-gntdev
 # --no-toolstack), then each copy is loaded in turn, A B A B, and
 # build/tests/gntdev_bench measures it.  Three rounds, the order flipping
 # each time so neither copy always runs first; each copy's best run
