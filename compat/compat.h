@@ -14,6 +14,8 @@
 
 #include "probes.h"
 
+#include <linux/blkdev.h>
+#include <linux/file.h>
 #include <linux/types.h>
 #include <xen/interface/xen.h>
 #include <xen/events.h>
@@ -48,5 +50,45 @@ static inline int xdb_evtchn_make_refcounted(evtchn_port_t port, bool is_static)
 #define xdb_vm_flags_set(vma, flags)	((vma)->vm_flags |= (flags))
 #define xdb_vm_flags_clear(vma, flags)	((vma)->vm_flags &= ~(flags))
 #endif
+
+/*
+ * A block device opened by number, shared (no holder), for reading and
+ * optionally writing: a struct file where the kernel opens it as one.
+ */
+struct xdb_bdev {
+	struct block_device *bdev;
+#ifdef HAVE_BDEV_FILE_OPEN_BY_DEV
+	struct file *file;
+#else
+	fmode_t mode;
+#endif
+};
+
+static inline int xdb_bdev_open(struct xdb_bdev *b, dev_t dev, bool write)
+{
+#ifdef HAVE_BDEV_FILE_OPEN_BY_DEV
+	b->file = bdev_file_open_by_dev(dev, BLK_OPEN_READ |
+					(write ? BLK_OPEN_WRITE : 0),
+					NULL, NULL);
+	if (IS_ERR(b->file))
+		return PTR_ERR(b->file);
+	b->bdev = file_bdev(b->file);
+#else
+	b->mode = FMODE_READ | (write ? FMODE_WRITE : 0);
+	b->bdev = blkdev_get_by_dev(dev, b->mode, NULL);
+	if (IS_ERR(b->bdev))
+		return PTR_ERR(b->bdev);
+#endif
+	return 0;
+}
+
+static inline void xdb_bdev_close(struct xdb_bdev *b)
+{
+#ifdef HAVE_BDEV_FILE_OPEN_BY_DEV
+	fput(b->file);
+#else
+	blkdev_put(b->bdev, b->mode);
+#endif
+}
 
 #endif /* XDB_COMPAT_H */

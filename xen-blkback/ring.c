@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A ring (one queue of a vbd): its shared pages, its event channel (late
+ * EOI, so an event storm cannot hold a dom0 CPU), and the thread that takes
+ * requests, starts their I/O and answers them.  Only the thread touches
+ * the ring's requests and grant mappings; bio completions hand requests
+ * back to it through the done list.
+ */
+#include <linux/kthread.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <xen/events.h>
+
+#include "common.h"
+
+void xdb_ring_respond(struct xdb_ring *ring, u64 id, u8 operation,
+		      int status)
+{
+	xdb_abi_put_response(&ring->br, ring->abi, id, operation, status);
+}
+
+void xdb_ring_push(struct xdb_ring *ring)
+{
+	int notify;
+
+	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&ring->br.native, notify);
+	if (notify)
+		notify_remote_via_irq(ring->irq);
+}
+
+static irqreturn_t ring_interrupt(int irq, void *data)
+{
+	struct xdb_ring *ring = data;
+
+	WRITE_ONCE(ring->notified, true);
+	wake_up(&ring->wq);
+	return IRQ_HANDLED;
+}
+
+static bool has_done(struct xdb_ring *ring)
+{
+	return !list_empty_careful(&ring->done_reqs);
+}
+
+static void complete_done(struct xdb_ring *ring)
+{
+	struct xdb_req *req, *tmp;
+	unsigned long flags;
+	LIST_HEAD(done);
+
+	spin_lock_irqsave(&ring->done_lock, flags);
+	list_splice_init(&ring->done_reqs, &done);
+	spin_unlock_irqrestore(&ring->done_lock, flags);
+	list_for_each_entry_safe(req, tmp, &done, node) {
+		list_del(&req->node);
+		xdb_io_complete(ring, req);
+	}
+}
+
+/* The guest broke the ring protocol: stop reading it, say so once. */
+static void ring_fatal(struct xdb_ring *ring, const char *why)
+{
+	ring->broken = true;
+	xenbus_dev_fatal(ring->vbd->dev, -EPROTO, "ring %u: %s", ring->index,
+			 why);
+}
+
+/* Check and start one request; answer it at once if it cannot start. */
+static void dispatch(struct xdb_ring *ring, const struct blkif_request *breq)
+{
+	struct xdb_vbd *vbd = ring->vbd;
+	struct xdb_req *req;
+	struct xdb_io io;
+	int status;
+
+	status = xdb_check_request(breq, &vbd->limits, &io);
+	if (status == BLKIF_RSP_OKAY && io.kind == XDB_IO_BARRIER &&
+	    ring->inflight) {
+		/* A barrier waits until everything before it is done. */
+		ring->held = *breq;
+		ring->held_valid = true;
+		return;
+	}
+
+	req = list_first_entry(&ring->free_reqs, struct xdb_req, node);
+	list_del(&req->node);
+	ring->inflight++;
+	req->id = io.id;
+	req->operation = io.operation;
+	req->kind = io.kind;
+	req->status = BLKIF_RSP_OKAY;
+	req->nr_segs = 0;
+
+	if (status == BLKIF_RSP_OKAY) {
+		if (io.kind == XDB_IO_DISCARD)
+			status = xdb_io_discard(ring, &io);
+		else
+			status = xdb_io_submit(ring, req, &io);
+		if (status == BLKIF_RSP_OKAY) {
+			if (io.kind == XDB_IO_BARRIER)
+				ring->draining = true;
+			if (io.kind != XDB_IO_DISCARD)
+				return;
+		}
+	} else {
+		pr_warn_ratelimited("vbd %u/%u: request (operation %u) refused\n",
+				    vbd->domid, vbd->handle, breq->operation);
+	}
+	req->status = status;
+	xdb_io_complete(ring, req);
+}
+
+/*
+ * Take what the frontend queued, as far as free requests and response
+ * slots allow.  Returns whether the ring had requests at all (an event
+ * with none is spurious).
+ */
+static bool process_requests(struct xdb_ring *ring)
+{
+	struct blkif_back_ring *br = &ring->br.native;
+	struct blkif_request breq;
+	bool any = false;
+	struct blk_plug plug;
+	RING_IDX rp;
+	int more;
+
+	if (ring->broken)
+		return false;
+	if (ring->held_valid) {
+		if (ring->inflight)
+			return true;
+		ring->held_valid = false;
+		dispatch(ring, &ring->held);
+	}
+	if (ring->draining) {
+		if (ring->inflight)
+			return true;
+		ring->draining = false;
+	}
+
+	blk_start_plug(&plug);
+	do {
+		rp = READ_ONCE(br->sring->req_prod);
+		virt_rmb();	/* requests up to rp are in memory */
+		if (RING_REQUEST_PROD_OVERFLOW(br, rp)) {
+			ring_fatal(ring, "impossible request producer index");
+			break;
+		}
+		while (br->req_cons != rp) {
+			any = true;
+			if (RING_REQUEST_CONS_OVERFLOW(br, br->req_cons))
+				goto out;
+			if (list_empty(&ring->free_reqs)) {
+				ring->stats.oo_req++;
+				goto out;
+			}
+			xdb_abi_copy_request(&ring->br, ring->abi,
+					     br->req_cons, &breq);
+			br->req_cons++;
+			dispatch(ring, &breq);
+			if (ring->held_valid || ring->draining)
+				goto out;
+		}
+		RING_FINAL_CHECK_FOR_REQUESTS(br, more);
+	} while (more);
+out:
+	blk_finish_plug(&plug);
+	return any;
+}
+
+static void log_stats(struct xdb_ring *ring)
+{
+	struct xdb_stats *st = &ring->stats;
+
+	pr_info("vbd %u/%u ring %u: rd %llu wr %llu f %llu ds %llu oo %llu rd_sect %llu wr_sect %llu pgrants %u\n",
+		ring->vbd->domid, ring->vbd->handle, ring->index, st->rd_req,
+		st->wr_req, st->f_req, st->ds_req, st->oo_req, st->rd_sect,
+		st->wr_sect, ring->nr_pgrants);
+}
+
+/* Once a second: idle persistent grants, spare pages, statistics. */
+static void housekeeping(struct xdb_ring *ring)
+{
+	if (time_before(jiffies, ring->next_purge))
+		return;
+	ring->next_purge = jiffies + HZ;
+	if (ring->nr_pgrants)
+		xdb_pgrant_purge(ring, false);
+	gnttab_page_cache_shrink(&ring->page_cache, xdb_max_buffer_pages);
+	if (xdb_log_stats && time_after_eq(jiffies, ring->next_stats_log)) {
+		ring->next_stats_log = jiffies + 10 * HZ;
+		log_stats(ring);
+	}
+}
+
+static bool thread_has_work(struct xdb_ring *ring)
+{
+	return READ_ONCE(ring->notified) || has_done(ring) ||
+	       kthread_should_stop();
+}
+
+static int ring_thread(void *data)
+{
+	struct xdb_ring *ring = data;
+
+	while (!kthread_should_stop()) {
+		bool eoi, had_requests;
+
+		wait_event_interruptible_timeout(ring->wq,
+						 thread_has_work(ring), HZ);
+		complete_done(ring);
+		/* Clear before looking: a later event must wake us again. */
+		eoi = READ_ONCE(ring->notified);
+		WRITE_ONCE(ring->notified, false);
+		had_requests = process_requests(ring);
+		xdb_ring_push(ring);
+		if (eoi)
+			xen_irq_lateeoi(ring->irq, had_requests ? 0 :
+					XEN_EOI_FLAG_SPURIOUS);
+		housekeeping(ring);
+		cond_resched();
+	}
+
+	/* Stopping: answer what is in flight before the grants go. */
+	while (ring->inflight) {
+		wait_event(ring->wq, has_done(ring));
+		complete_done(ring);
+	}
+	ring->held_valid = false;
+	xdb_ring_push(ring);
+	return 0;
+}
+
+static void free_reqs(struct xdb_ring *ring)
+{
+	unsigned int i;
+
+	if (!ring->reqs)
+		return;
+	for (i = 0; i < ring->nr_reqs; i++)
+		kvfree(ring->reqs[i].segs);
+	kvfree(ring->reqs);
+	ring->reqs = NULL;
+}
+
+static int alloc_reqs(struct xdb_ring *ring)
+{
+	unsigned int i;
+
+	ring->reqs = kvcalloc(ring->nr_reqs, sizeof(*ring->reqs), GFP_KERNEL);
+	if (!ring->reqs)
+		return -ENOMEM;
+	for (i = 0; i < ring->nr_reqs; i++) {
+		struct xdb_req *req = &ring->reqs[i];
+
+		req->ring = ring;
+		req->segs = kvcalloc(ring->max_segs, sizeof(*req->segs),
+				     GFP_KERNEL);
+		if (!req->segs)
+			return -ENOMEM;
+		list_add_tail(&req->node, &ring->free_reqs);
+	}
+	return 0;
+}
+
+static void free_scratch(struct xdb_ring *ring)
+{
+	kvfree(ring->map_ops);
+	kvfree(ring->unmap_ops);
+	kvfree(ring->pages);
+	kvfree(ring->map_idx);
+	kvfree(ring->purge_batch);
+	ring->map_ops = NULL;
+	ring->unmap_ops = NULL;
+	ring->pages = NULL;
+	ring->map_idx = NULL;
+	ring->purge_batch = NULL;
+	if (ring->indirect_segs)
+		free_pages_exact(ring->indirect_segs, ring->indirect_size);
+	ring->indirect_segs = NULL;
+}
+
+static int alloc_scratch(struct xdb_ring *ring)
+{
+	unsigned int n = ring->max_segs, indirect;
+
+	ring->map_ops = kvcalloc(n, sizeof(*ring->map_ops), GFP_KERNEL);
+	ring->unmap_ops = kvcalloc(n, sizeof(*ring->unmap_ops), GFP_KERNEL);
+	ring->pages = kvcalloc(n, sizeof(*ring->pages), GFP_KERNEL);
+	ring->map_idx = kvcalloc(n, sizeof(*ring->map_idx), GFP_KERNEL);
+	ring->purge_batch = kvcalloc(n, sizeof(*ring->purge_batch),
+				     GFP_KERNEL);
+	if (!ring->map_ops || !ring->unmap_ops || !ring->pages ||
+	    !ring->map_idx || !ring->purge_batch)
+		return -ENOMEM;
+	indirect = ring->vbd->limits.max_indirect_segs;
+	if (indirect) {
+		/* Whole pages: each indirect page is grant-copied into one. */
+		ring->indirect_size = DIV_ROUND_UP(indirect,
+						   XDB_SEGS_PER_INDIRECT_PAGE) *
+				      PAGE_SIZE;
+		ring->indirect_segs = alloc_pages_exact(ring->indirect_size,
+							GFP_KERNEL);
+		if (!ring->indirect_segs)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Map the ring the frontend granted, bind its event channel and start its
+ * thread.  On failure the caller calls xdb_ring_disconnect.
+ */
+int xdb_ring_connect(struct xdb_ring *ring, const grant_ref_t *grefs,
+		     unsigned int nr_grefs, evtchn_port_t evtchn)
+{
+	struct xdb_vbd *vbd = ring->vbd;
+	int err;
+
+	init_waitqueue_head(&ring->wq);
+	spin_lock_init(&ring->done_lock);
+	INIT_LIST_HEAD(&ring->free_reqs);
+	INIT_LIST_HEAD(&ring->done_reqs);
+	ring->pgrants = RB_ROOT;
+	gnttab_page_cache_init(&ring->page_cache);
+	ring->max_segs = max_t(unsigned int, BLKIF_MAX_SEGMENTS_PER_REQUEST,
+			       vbd->limits.max_indirect_segs);
+
+	err = xenbus_map_ring_valloc(vbd->dev, (grant_ref_t *)grefs, nr_grefs,
+				     &ring->sring);
+	if (err)
+		return err;
+	xdb_abi_init_ring(&ring->br, ring->abi, ring->sring,
+			  XEN_PAGE_SIZE * nr_grefs);
+	ring->nr_reqs = xdb_abi_ring_size(&ring->br, ring->abi);
+
+	err = alloc_reqs(ring);
+	if (!err)
+		err = alloc_scratch(ring);
+	if (err)
+		return err;
+
+	err = bind_interdomain_evtchn_to_irqhandler_lateeoi(vbd->dev, evtchn,
+							    ring_interrupt, 0,
+							    "blkif-backend",
+							    ring);
+	if (err < 0)
+		return err;
+	ring->irq = err;
+
+	ring->next_purge = jiffies + HZ;
+	ring->thread = kthread_run(ring_thread, ring, "%u.%s-%u", vbd->domid,
+				   vbd->devname, ring->index);
+	if (IS_ERR(ring->thread)) {
+		err = PTR_ERR(ring->thread);
+		ring->thread = NULL;
+		return err;
+	}
+	return 0;
+}
+
+/* Undo xdb_ring_connect, whatever part of it was done. */
+void xdb_ring_disconnect(struct xdb_ring *ring)
+{
+	if (ring->thread) {
+		kthread_stop(ring->thread);
+		ring->thread = NULL;
+	}
+	if (ring->irq) {
+		unbind_from_irqhandler(ring->irq, ring);
+		ring->irq = 0;
+	}
+	if (ring->purge_batch)
+		xdb_pgrant_purge(ring, true);
+	gnttab_page_cache_shrink(&ring->page_cache, 0);
+	if (ring->sring) {
+		xenbus_unmap_ring_vfree(ring->vbd->dev, ring->sring);
+		ring->sring = NULL;
+	}
+	free_reqs(ring);
+	free_scratch(ring);
+}
