@@ -143,7 +143,7 @@ bb_connected() {
 }
 # bb_loop FILE MIB: a loop device over a new sparse FILE of MIB MiB (printed).
 bb_loop() {
-	truncate -s $(($2 * MiB)) "$1" && losetup -f --show "$1"
+	modprobe loop && truncate -s $(($2 * MiB)) "$1" && losetup -f --show "$1"
 }
 # bb_tmpfs DIR MIB: a private tmpfs for backing files (punch-hole capable).
 bb_tmpfs() {
@@ -166,4 +166,13 @@ bb_zero() {
 	else
 		fail "$1" "not all zeros (md5 $got)"
 	fi
+}
+# bb_grants: how many grant entries of guests Xen shows as in use (mapped by
+# a backend), from its 'g' debug key; the console ring of Xen is cleared
+# first so that only this dump is counted.
+bb_grants() {
+	xl dmesg -c >/dev/null
+	xl debug-keys g
+	sleep 0.5
+	xl dmesg | tee -a "$TEST_LOGDIR/xen-grants.log" | grep -c '^(XEN) *\[0x'
 }

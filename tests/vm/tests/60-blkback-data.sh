@@ -134,9 +134,10 @@ for d in xvda xvdb; do
 		[[ -n $s1 && -n ${s0[$c]} ]] || { bad+=" $c missing"; continue; }
 		note "$d statistics/$c ${s0[$c]} -> $s1"
 		case $c in
-		# 4 + 34 MiB read back, 34 + 8 MiB written, in sectors.
-		rd_sect) [[ $((s1 - s0[$c])) -ge $(((4 + 34) * 2048)) ]] || bad+=" $c +$((s1 - s0[$c]))" ;;
-		wr_sect) [[ $((s1 - s0[$c])) -ge $(((34 + 8) * 2048)) ]] || bad+=" $c +$((s1 - s0[$c]))" ;;
+		# fio wrote and read back 26 MiB, the patterns are 4 MiB read
+		# and 8 MiB written and read; in sectors.
+		rd_sect) [[ $((s1 - s0[$c])) -ge $(((4 + 26 + 8) * 2048)) ]] || bad+=" $c +$((s1 - s0[$c]))" ;;
+		wr_sect) [[ $((s1 - s0[$c])) -ge $(((26 + 8) * 2048)) ]] || bad+=" $c +$((s1 - s0[$c]))" ;;
 		rd_req | wr_req) [[ $((s1 - s0[$c])) -ge 100 ]] || bad+=" $c +$((s1 - s0[$c]))" ;;
 		esac
 	done

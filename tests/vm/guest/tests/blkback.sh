@@ -81,6 +81,16 @@ vfio_wait() {
 	return "$(cat /tmp/bg.rc)"
 }
 
+# fioperf DEV RW BS IODEPTH SECS: "IOPS KiB/s" of a timed fio job (the
+# benchmark, tests/bench/vm/20-blkback.sh; fio's terse format 3: read
+# bandwidth and IOPS are fields 7 and 8, write 48 and 49).
+fioperf() {
+	fio --name=perf --filename="/dev/$1" --direct=1 --ioengine=libaio --rw="$2" \
+		--bs="$3" --iodepth="$4" --runtime="$5" --time_based --ramp_time=1 \
+		--output-format=terse --terse-version=3 |
+		awk -F';' '{ printf "%d %d\n", $8 + $49, $7 + $48 }'
+}
+
 last=
 xenstore-write data/bb-ready 1
 idle=0
