@@ -46,14 +46,17 @@ bb_pcheck() {
 	fi
 }
 
-# bb_guest NAME [guest_create options and xl lines]: a guest running the
+# bb_guest NAME [--cmdline S] [xl-cfg-line...]: a guest running the
 # command server; waits until it serves. The guest's console and its
 # commands' output are in xen/guest-NAME.log.
 bb_guest() {
-	local name=$1 n=0 domid
+	local name=$1 n=0 domid cmdline="blkback_seed=$BB_SEED"
 	shift
-	if ! guest_create "$name" --test blkback --wait --cmdline "blkback_seed=$BB_SEED" \
-		'memory=384' "$@"; then
+	if [[ ${1:-} == --cmdline ]]; then
+		cmdline+=" $2"
+		shift 2
+	fi
+	if ! guest_create "$name" --test blkback --wait --cmdline "$cmdline" 'memory=384' "$@"; then
 		fail "xl create $name" "see tests/$TEST_NAME/$name.xl-create.log"
 		return 1
 	fi

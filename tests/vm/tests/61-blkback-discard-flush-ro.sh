@@ -12,7 +12,8 @@
 # (verified) makes f_req grow; the read-only disks say info 4 (VDISK_READONLY)
 # and mode r, the guest sees them read-only, its writes and discards fail even
 # after "blockdev --setrw", it still reads them right, and dom0 finds their
-# content unchanged.
+# content unchanged. (A Linux guest refuses those writes itself, EPERM, so
+# the backend's own refusal is 66-blkback-hostile-frontend's to check.)
 set -uo pipefail
 # shellcheck source=SCRIPTDIR/../lib/dom0-lib.sh
 . "$REPO/tests/vm/lib/dom0-lib.sh"
