@@ -15,7 +15,7 @@ declare -A BB_DEVID=([xvda]=51712 [xvdb]=51728 [xvdc]=51744 [xvdd]=51760)
 bb_pattern() {
 	busybox awk -v s="$BB_SEED" -v f="$1" -v n="$2" -v t="$3" 'BEGIN {
 		for (i = 0; i < n; i++)
-			printf "%010d %10d %-10s %-478s\n", f + i, s, t, "xen-blkback test pattern"
+			printf "%010d %10d %-10.10s %-478s\n", f + i, s, t, "xen-blkback test pattern"
 	}'
 }
 # bb_pwrite DEV-OR-FILE OFF_MIB LEN_MIB TAG: the pattern at OFF (direct I/O
@@ -50,7 +50,7 @@ bb_pcheck() {
 # command server; waits until it serves. The guest's console and its
 # commands' output are in xen/guest-NAME.log.
 bb_guest() {
-	local name=$1 n=0 domid cmdline="blkback_seed=$BB_SEED"
+	local name=$1 deadline=$((SECONDS + 150)) domid cmdline="blkback_seed=$BB_SEED"
 	shift
 	if [[ ${1:-} == --cmdline ]]; then
 		cmdline+=" $2"
@@ -62,9 +62,13 @@ bb_guest() {
 	fi
 	domid=$(guest_domid "$name")
 	until [[ $(xenstore-read "/local/domain/$domid/data/bb-ready" 2>/dev/null) == 1 ]]; do
-		n=$((n + 1))
-		if [[ $n -ge 600 ]] || ! guest_domid "$name" >/dev/null; then
-			fail "guest $name boots and serves" "no data/bb-ready after $((n / 5)) s, see xen/guest-$name.log"
+		if [[ $SECONDS -ge $deadline ]] || ! xenstore-exists "/local/domain/$domid" 2>/dev/null; then
+			fail "guest $name boots and serves" "no data/bb-ready within 150 s, see xen/guest-$name.log and tests/$TEST_NAME/$name.xenstore"
+			{
+				xenstore-ls -f "/local/domain/0/backend/vbd/$domid"
+				xenstore-ls -f "/local/domain/$domid/device"
+			} >"$TEST_LOGDIR/$name.xenstore" 2>&1
+			guest_destroy "$name"
 			return 1
 		fi
 		sleep 0.2
@@ -78,7 +82,7 @@ _bb_seq=0
 # the end of its output; the status is the command's (124: no answer in
 # SECS, 125: the guest is gone).
 gsh() {
-	local name=$1 secs=$2 domid dir ack n=0
+	local name=$1 secs=$2 domid dir ack deadline=$((SECONDS + $2))
 	shift 2
 	GOUT=
 	domid=$(guest_domid "$name") || return 125
@@ -88,12 +92,12 @@ gsh() {
 	while :; do
 		ack=$(xenstore-read "$dir/bb-ack" 2>/dev/null)
 		[[ ${ack%% *} == "$_bb_seq" ]] && break
-		n=$((n + 1))
-		if [[ $n -ge $((secs * 5)) ]]; then
+		if [[ $SECONDS -ge $deadline ]]; then
 			GOUT="no answer within $secs s"
 			return 124
 		fi
-		if ! guest_domid "$name" >/dev/null; then
+		# xenstore-exists, not xl: cheap enough to ask every time.
+		if ! xenstore-exists "/local/domain/$domid" 2>/dev/null; then
 			GOUT="guest gone"
 			return 125
 		fi
@@ -124,15 +128,6 @@ bb_sysfs() { echo "/sys/bus/xen-backend/devices/vbd-$1-${BB_DEVID[$2]}"; }
 bb_stat() { cat "$(bb_sysfs "$1" "$2")/statistics/$3" 2>/dev/null; }
 # bb_key PATH: a xenstore value, empty if absent.
 bb_key() { xenstore-read "$1" 2>/dev/null || true; }
-# bb_wait_key PATH VALUE SECS: until PATH reads VALUE.
-bb_wait_key() {
-	local n=0
-	until [[ $(bb_key "$1") == "$2" ]]; do
-		n=$((n + 1))
-		[[ $n -lt $(($3 * 5)) ]] || return 1
-		sleep 0.2
-	done
-}
 # bb_connected WHAT DOMID DISK: a check that backend and frontend are in
 # state 4 (Connected).
 bb_connected() {

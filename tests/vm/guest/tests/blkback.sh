@@ -23,7 +23,7 @@ done
 pattern() {
 	awk -v s="$seed" -v f="$1" -v n="$2" -v t="$3" 'BEGIN {
 		for (i = 0; i < n; i++)
-			printf "%010d %10d %-10s %-478s\n", f + i, s, t, "xen-blkback test pattern"
+			printf "%010d %10d %-10.10s %-478s\n", f + i, s, t, "xen-blkback test pattern"
 	}'
 }
 # pwrite DEV OFF_MIB LEN_MIB TAG: the pattern at OFF, O_DIRECT, then a flush.
