@@ -1,0 +1,176 @@
+# shellcheck shell=bash
+# dom0 half of the xen-blkback VM tests (tests/vm/tests/6N-blkback-*.sh),
+# sourced after dom0-lib.sh. Their guests run the command server
+# tests/vm/guest/tests/blkback.sh, which dom0 drives through xenstore with
+# gsh. Black box: everything here works on any blkback, in-tree or ours.
+
+# The run's seed: the guest gets it on its command line (bb_guest), so both
+# sides make the same patterns.
+BB_SEED=${BB_SEED:-$((RANDOM * 32768 + RANDOM))}
+MiB=1048576
+# Device ids of xvda, xvdb, xvdc, xvdd (blkif.h: major 202, minor 16 * n).
+declare -A BB_DEVID=([xvda]=51712 [xvdb]=51728 [xvdc]=51744 [xvdd]=51760)
+
+# bb_pattern FIRST_SECTOR SECTORS TAG: the guest's pattern, byte for byte.
+bb_pattern() {
+	busybox awk -v s="$BB_SEED" -v f="$1" -v n="$2" -v t="$3" 'BEGIN {
+		for (i = 0; i < n; i++)
+			printf "%010d %10d %-10.10s %-478s\n", f + i, s, t, "xen-blkback test pattern"
+	}'
+}
+# bb_pwrite DEV-OR-FILE OFF_MIB LEN_MIB TAG: the pattern at OFF (direct I/O
+# on a device, so that the guest's backend cannot see stale cache).
+bb_pwrite() {
+	local flag=oflag=direct
+	[[ -b $1 ]] || flag=
+	bb_pattern $(($2 * 2048)) $(($3 * 2048)) "$4" |
+		dd of="$1" bs=64k seek=$(($2 * 16)) $flag conv=notrunc,fsync status=none
+}
+# bb_md5 DEV-OR-FILE OFF_MIB LEN_MIB: md5 of that region.
+bb_md5() {
+	local flag=iflag=direct
+	[[ -b $1 ]] || flag=
+	dd if="$1" bs=64k skip=$(($2 * 16)) count=$(($3 * 16)) $flag status=none | md5sum | cut -d' ' -f1
+}
+# bb_pmd5 OFF_MIB LEN_MIB TAG: md5 the pattern must have there.
+bb_pmd5() { bb_pattern $(($1 * 2048)) $(($2 * 2048)) "$3" | md5sum | cut -d' ' -f1; }
+# bb_pcheck WHAT DEV-OR-FILE OFF_MIB LEN_MIB TAG: a check that the region
+# holds the pattern.
+bb_pcheck() {
+	local got want
+	got=$(bb_md5 "$2" "$3" "$4") want=$(bb_pmd5 "$3" "$4" "$5")
+	if [[ $got == "$want" ]]; then
+		pass "$1"
+	else
+		fail "$1" "md5 $got, want $want"
+	fi
+}
+
+# bb_guest NAME [--cmdline S] [xl-cfg-line...]: a guest running the
+# command server; waits until it serves. The guest's console and its
+# commands' output are in xen/guest-NAME.log.
+bb_guest() {
+	local name=$1 deadline=$((SECONDS + 150)) domid cmdline="blkback_seed=$BB_SEED"
+	shift
+	if [[ ${1:-} == --cmdline ]]; then
+		cmdline+=" $2"
+		shift 2
+	fi
+	if ! guest_create "$name" --test blkback --wait --cmdline "$cmdline" 'memory=384' "$@"; then
+		fail "xl create $name" "see tests/$TEST_NAME/$name.xl-create.log"
+		return 1
+	fi
+	domid=$(guest_domid "$name")
+	until [[ $(xenstore-read "/local/domain/$domid/data/bb-ready" 2>/dev/null) == 1 ]]; do
+		if [[ $SECONDS -ge $deadline ]] || ! xenstore-exists "/local/domain/$domid" 2>/dev/null; then
+			fail "guest $name boots and serves" "no data/bb-ready within 150 s, see xen/guest-$name.log and tests/$TEST_NAME/$name.xenstore"
+			{
+				xenstore-ls -f "/local/domain/0/backend/vbd/$domid"
+				xenstore-ls -f "/local/domain/$domid/device"
+			} >"$TEST_LOGDIR/$name.xenstore" 2>&1
+			guest_destroy "$name"
+			return 1
+		fi
+		sleep 0.2
+	done
+	pass "guest $name (domain $domid) is up with its disks"
+}
+
+_bb_seq=0
+# gsh NAME SECS COMMAND: run the shell COMMAND in guest NAME's server (it
+# may use the server's functions: pwrite, pcheck, md5at, vfio...). GOUT is
+# the end of its output; the status is the command's (124: no answer in
+# SECS, 125: the guest is gone).
+gsh() {
+	local name=$1 secs=$2 domid dir ack deadline=$((SECONDS + $2))
+	shift 2
+	GOUT=
+	domid=$(guest_domid "$name") || return 125
+	dir=/local/domain/$domid/data
+	_bb_seq=$((_bb_seq + 1))
+	xenstore-write "$dir/bb-cmd" "$_bb_seq $*"
+	while :; do
+		ack=$(xenstore-read "$dir/bb-ack" 2>/dev/null)
+		[[ ${ack%% *} == "$_bb_seq" ]] && break
+		if [[ $SECONDS -ge $deadline ]]; then
+			GOUT="no answer within $secs s"
+			return 124
+		fi
+		# xenstore-exists, not xl: cheap enough to ask every time.
+		if ! xenstore-exists "/local/domain/$domid" 2>/dev/null; then
+			GOUT="guest gone"
+			return 125
+		fi
+		sleep 0.2
+	done
+	GOUT=$(xenstore-read "$dir/bb-out" 2>/dev/null | tr '\n' ' ')
+	return "${ack#* }"
+}
+# gcheck WHAT NAME SECS COMMAND: a check that COMMAND succeeds in the guest.
+gcheck() {
+	local what=$1 rc=0
+	shift
+	gsh "$@" || rc=$?
+	if [[ $rc -eq 0 ]]; then
+		pass "$what"
+	else
+		fail "$what" "guest command '${*:3}' exited $rc: $GOUT"
+	fi
+	return "$rc"
+}
+
+# bb_be DOMID DISK / bb_fe DOMID DISK: backend and frontend xenstore dirs.
+bb_be() { echo "/local/domain/0/backend/vbd/$1/${BB_DEVID[$2]}"; }
+bb_fe() { echo "/local/domain/$1/device/vbd/${BB_DEVID[$2]}"; }
+# bb_sysfs DOMID DISK: the backend's sysfs device directory.
+bb_sysfs() { echo "/sys/bus/xen-backend/devices/vbd-$1-${BB_DEVID[$2]}"; }
+# bb_stat DOMID DISK NAME: one of its statistics counters.
+bb_stat() { cat "$(bb_sysfs "$1" "$2")/statistics/$3" 2>/dev/null; }
+# bb_key PATH: a xenstore value, empty if absent.
+bb_key() { xenstore-read "$1" 2>/dev/null || true; }
+# bb_connected WHAT DOMID DISK: a check that backend and frontend are in
+# state 4 (Connected).
+bb_connected() {
+	local be fe
+	be=$(bb_key "$(bb_be "$2" "$3")/state") fe=$(bb_key "$(bb_fe "$2" "$3")/state")
+	if [[ $be == 4 && $fe == 4 ]]; then
+		pass "$1"
+	else
+		fail "$1" "backend state '$be', frontend state '$fe'"
+	fi
+}
+# bb_loop FILE MIB: a loop device over a new sparse FILE of MIB MiB (printed).
+bb_loop() {
+	modprobe loop && truncate -s $(($2 * MiB)) "$1" && losetup -f --show "$1"
+}
+# bb_tmpfs DIR MIB: a private tmpfs for backing files (punch-hole capable).
+bb_tmpfs() {
+	mkdir -p "$1" && mount -t tmpfs -o "size=$2M,mode=0700" tmpfs "$1"
+}
+# bb_brd COUNT MIB: COUNT RAM disks of MIB MiB each (/dev/ram0...), fresh:
+# an earlier test may have loaded brd with other sizes.
+bb_brd() {
+	rmmod brd 2>/dev/null
+	modprobe brd rd_nr="$1" rd_size=$(($2 * 1024)) && udevadm settle 2>/dev/null
+	[[ -b /dev/ram$(($1 - 1)) ]]
+}
+# bb_zero WHAT DEV-OR-FILE OFF_MIB LEN_MIB: a check that the region is zeros.
+bb_zero() {
+	local got want
+	got=$(bb_md5 "$2" "$3" "$4")
+	want=$(head -c $(($4 * MiB)) /dev/zero | md5sum | cut -d' ' -f1)
+	if [[ $got == "$want" ]]; then
+		pass "$1"
+	else
+		fail "$1" "not all zeros (md5 $got)"
+	fi
+}
+# bb_grants: how many grant entries of guests Xen shows as in use (mapped by
+# a backend), from its 'g' debug key; the console ring of Xen is cleared
+# first so that only this dump is counted.
+bb_grants() {
+	xl dmesg -c >/dev/null
+	xl debug-keys g
+	sleep 0.5
+	xl dmesg | tee -a "$TEST_LOGDIR/xen-grants.log" | grep -c '^(XEN) *\[0x'
+}

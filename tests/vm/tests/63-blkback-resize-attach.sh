@@ -1,0 +1,97 @@
+#!/bin/bash
+# vm-timeout: 360
+# xen-blkback while the guest runs: online resize and hot plug.
+# Resize: xvda is a loop device over a 32 MiB file on tmpfs; dom0 grows the
+# file to 48 MiB and tells loop (losetup -c). The backend must publish the
+# new size in "sectors" and the guest see it in /sys/block/xvda/size (the
+# guest keeps doing I/O meanwhile, as a backend may look at the size when
+# it serves requests); the guest then writes past the old end, and the
+# data it wrote before and after is in the file.
+# Hot plug: xl block-attach of a RAM disk as xvdb, which the guest sees
+# with dom0's data on it, writes to and loses on xl block-detach (backend
+# xenstore dir and sysfs vbd gone, dom0 finds what the guest wrote); then
+# attached and detached once more with the data still there.
+set -uo pipefail
+# shellcheck source=SCRIPTDIR/../lib/dom0-lib.sh
+. "$REPO/tests/vm/lib/dom0-lib.sh"
+# shellcheck source=SCRIPTDIR/../lib/blkback-lib.sh
+. "$REPO/tests/vm/lib/blkback-lib.sh"
+
+g=bb-resize
+dir=/var/tmp/bb-resize
+loopdev=
+cleanup() {
+	guest_destroy "$g"
+	[[ -n $loopdev ]] && losetup -d "$loopdev"
+	mountpoint -q "$dir" && umount "$dir"
+	rmmod brd 2>/dev/null
+	true
+}
+trap 'rc=$?; cleanup; (exit $rc); _vm_exit' EXIT
+
+bb_brd 1 16 || { fail "brd RAM disk /dev/ram0"; exit 1; }
+bb_pwrite /dev/ram0 0 8 dom0
+bb_tmpfs "$dir" 64 || { fail "tmpfs for the loop file"; exit 1; }
+loopdev=$(bb_loop "$dir/disk.img" 32) || { fail "loop device over disk.img"; exit 1; }
+bb_guest "$g" "disk=['phy:$loopdev,xvda,w']" || exit 1
+domid=$(guest_domid "$g")
+be=$(bb_be "$domid" xvda)
+bb_connected "xvda connected" "$domid" xvda
+
+# --- online resize --------------------------------------------------------
+gcheck "guest writes its pattern at 0-8 MiB" "$g" 120 pwrite xvda 0 8 before
+truncate -s $((48 * MiB)) "$dir/disk.img"
+check "losetup -c: loop takes the file's new size" losetup -c "$loopdev" || true
+want=$((48 * 2048))
+# The guest reads a block every 0.3 s until it sees the new size (30 s).
+gcheck "guest sees xvda grow to $want sectors" "$g" 60 \
+	'for i in $(seq 100); do dd if=/dev/xvda of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null; [ "$(cat /sys/block/xvda/size)" = '"$want"' ] && exit 0; sleep 0.3; done; echo "size $(cat /sys/block/xvda/size)"; exit 1'
+got=$(bb_key "$be/sectors")
+if [[ $got == "$want" ]]; then
+	pass "backend's sectors is the new size ($got)"
+else
+	fail "backend's sectors is the new size" "'$got', want $want"
+fi
+bb_connected "xvda still connected after the resize" "$domid" xvda
+gcheck "guest writes past the old end (32-40 MiB)" "$g" 120 pwrite xvda 32 8 after
+gcheck "guest reads both patterns back" "$g" 60 "pcheck xvda 0 8 before && pcheck xvda 32 8 after"
+
+# --- xl block-attach / block-detach ---------------------------------------
+# attach_cycle ROUND: attach /dev/ram0 as xvdb and check the guest sees it.
+attach() {
+	if check "round $1: xl block-attach $g phy:/dev/ram0,xvdb,w" xl block-attach "$g" 'phy:/dev/ram0,xvdb,w'; then
+		gcheck "round $1: xvdb appears in the guest" "$g" 60 \
+			'for i in $(seq 150); do [ -b /dev/xvdb ] && exit 0; sleep 0.2; done; exit 1'
+		bb_connected "round $1: xvdb connected" "$domid" xvdb
+	fi
+}
+detach() {
+	check "round $1: xl block-detach $g xvdb" timeout 60 xl block-detach "$g" xvdb || true
+	gcheck "round $1: xvdb gone from the guest" "$g" 60 \
+		'for i in $(seq 150); do [ -e /sys/block/xvdb ] || exit 0; sleep 0.2; done; exit 1'
+	local n=0 sys
+	sys=$(bb_sysfs "$domid" xvdb)
+	while { xenstore-exists "$(bb_be "$domid" xvdb)" 2>/dev/null || [[ -e $sys ]]; } && [[ $n -lt 50 ]]; do
+		sleep 0.2
+		n=$((n + 1))
+	done
+	if xenstore-exists "$(bb_be "$domid" xvdb)" 2>/dev/null || [[ -e $sys ]]; then
+		fail "round $1: xvdb's backend gone from xenstore and sysfs" "still there after 10 s"
+	else
+		pass "round $1: xvdb's backend gone from xenstore and sysfs"
+	fi
+}
+attach 1
+gcheck "round 1: guest reads dom0's pattern on xvdb" "$g" 60 pcheck xvdb 0 8 dom0
+gcheck "round 1: guest writes its pattern at 8 MiB of xvdb" "$g" 60 pwrite xvdb 8 4 hotplug
+detach 1
+bb_pcheck "round 1: dom0 finds the guest's pattern on the detached RAM disk" /dev/ram0 8 4 hotplug
+attach 2
+gcheck "round 2: guest reads both patterns on xvdb again" "$g" 60 "pcheck xvdb 0 8 dom0 && pcheck xvdb 8 4 hotplug"
+detach 2
+gcheck "xvda unaffected by the hot plug" "$g" 60 "pcheck xvda 0 8 before && pcheck xvda 32 8 after"
+
+gsh "$g" 10 exit
+guest_shutdown "$g" 60 || { fail "xl shutdown -w $g" "still there after 60 s"; guest_destroy "$g"; }
+bb_pcheck "dom0 finds the guest's first pattern in the file" "$dir/disk.img" 0 8 before
+bb_pcheck "dom0 finds the pattern written past the old end in the file" "$dir/disk.img" 32 8 after
