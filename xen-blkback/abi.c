@@ -92,27 +92,25 @@ void xdb_abi_copy_request(union xdb_back_ring *ring, enum xdb_abi abi,
 void xdb_abi_put_response(union xdb_back_ring *ring, enum xdb_abi abi,
 			  u64 id, u8 operation, s16 status)
 {
+	union {
+		struct blkif_response native;
+		struct xdb_x86_32_response x86_32;
+	} rsp;
+	RING_IDX slot = ring->native.rsp_prod_pvt;
+
+	memset(&rsp, 0, sizeof(rsp));	/* padding included */
 	if (abi == XDB_ABI_X86_32) {
-		struct xdb_x86_32_response rsp;
-
-		memset(&rsp, 0, sizeof(rsp));
-		rsp.id = id;
-		rsp.operation = operation;
-		rsp.status = status;
-		memcpy(RING_GET_RESPONSE(&ring->x86_32,
-					 ring->x86_32.rsp_prod_pvt),
-		       &rsp, sizeof(rsp));
-		ring->x86_32.rsp_prod_pvt++;
+		rsp.x86_32.id = id;
+		rsp.x86_32.operation = operation;
+		rsp.x86_32.status = status;
+		memcpy(RING_GET_RESPONSE(&ring->x86_32, slot), &rsp.x86_32,
+		       sizeof(rsp.x86_32));
 	} else {
-		struct blkif_response rsp;
-
-		memset(&rsp, 0, sizeof(rsp));
-		rsp.id = id;
-		rsp.operation = operation;
-		rsp.status = status;
-		memcpy(RING_GET_RESPONSE(&ring->native,
-					 ring->native.rsp_prod_pvt),
-		       &rsp, sizeof(rsp));
-		ring->native.rsp_prod_pvt++;
+		rsp.native.id = id;
+		rsp.native.operation = operation;
+		rsp.native.status = status;
+		memcpy(RING_GET_RESPONSE(&ring->native, slot), &rsp.native,
+		       sizeof(rsp.native));
 	}
+	ring->native.rsp_prod_pvt = slot + 1;
 }

@@ -24,6 +24,26 @@ static bool block_aligned(u64 sectors, const struct xdb_disk_limits *lim)
 	return sectors % lim->block_sectors == 0;
 }
 
+/* The kind of an operation that moves data (or may); false for others. */
+static bool data_kind(u8 operation, enum xdb_io_kind *kind)
+{
+	switch (operation) {
+	case BLKIF_OP_READ:
+		*kind = XDB_IO_READ;
+		return true;
+	case BLKIF_OP_WRITE:
+		*kind = XDB_IO_WRITE;
+		return true;
+	case BLKIF_OP_FLUSH_DISKCACHE:
+		*kind = XDB_IO_FLUSH;
+		return true;
+	case BLKIF_OP_WRITE_BARRIER:
+		*kind = XDB_IO_BARRIER;
+		return true;
+	}
+	return false;
+}
+
 static int check_rw(const struct blkif_request *req,
 		    const struct xdb_disk_limits *lim, struct xdb_io *io)
 {
@@ -49,16 +69,9 @@ static int check_indirect(const struct blkif_request *req,
 
 	/* Frontends match the response against the wrapped operation. */
 	io->operation = req->u.indirect.indirect_op;
-	switch (req->u.indirect.indirect_op) {
-	case BLKIF_OP_READ:
-		io->kind = XDB_IO_READ;
-		break;
-	case BLKIF_OP_WRITE:
-		io->kind = XDB_IO_WRITE;
-		break;
-	default:
+	if (!data_kind(io->operation, &io->kind) ||
+	    (io->kind != XDB_IO_READ && io->kind != XDB_IO_WRITE))
 		return BLKIF_RSP_ERROR;
-	}
 	if (lim->max_indirect_segs == 0)
 		return BLKIF_RSP_EOPNOTSUPP;
 	io->sector = req->u.indirect.sector_number;
@@ -129,20 +142,7 @@ int xdb_check_request(const struct blkif_request *req,
 		return BLKIF_RSP_EOPNOTSUPP;
 	}
 
-	switch (req->operation) {
-	case BLKIF_OP_READ:
-		io->kind = XDB_IO_READ;
-		break;
-	case BLKIF_OP_WRITE:
-		io->kind = XDB_IO_WRITE;
-		break;
-	case BLKIF_OP_FLUSH_DISKCACHE:
-		io->kind = XDB_IO_FLUSH;
-		break;
-	default:
-		io->kind = XDB_IO_BARRIER;
-		break;
-	}
+	data_kind(req->operation, &io->kind);
 	if (io_may_write(io) && lim->readonly)
 		return BLKIF_RSP_ERROR;
 	return check_rw(req, lim, io);
