@@ -51,10 +51,14 @@ static int check_rw(const struct blkif_request *req,
 
 	io->sector = req->u.rw.sector_number;
 	io->nr_segs = req->u.rw.nr_segments;
-	/* A flush or barrier may come without data; I/O may not. */
-	if (io->nr_segs == 0 && (io->kind == XDB_IO_READ ||
-				 io->kind == XDB_IO_WRITE))
-		return BLKIF_RSP_ERROR;
+	if (io->nr_segs == 0) {
+		/* A flush or barrier may come without data; I/O may not. */
+		if (io->kind == XDB_IO_READ || io->kind == XDB_IO_WRITE)
+			return BLKIF_RSP_ERROR;
+		/* Its sector means nothing (Linux frontends send ~0). */
+		io->sector = 0;
+		return BLKIF_RSP_OKAY;
+	}
 	if (io->nr_segs > BLKIF_MAX_SEGMENTS_PER_REQUEST)
 		return BLKIF_RSP_ERROR;
 	for (i = 0; i < io->nr_segs; i++)
