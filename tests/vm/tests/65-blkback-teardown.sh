@@ -42,6 +42,10 @@ avail() { awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo; }
 bb_brd 1 64 || { fail "brd RAM disk /dev/ram0"; exit 1; }
 bb_tmpfs "$dir" 80 || { fail "tmpfs for the loop file"; exit 1; }
 loopdev=$(bb_loop "$dir/disk.img" 64) || { fail "loop device over disk.img"; exit 1; }
+# Fill both disks first: a RAM disk and a tmpfs file take memory as they
+# are first written, which must not count as the backend's.
+dd if=/dev/zero of=/dev/ram0 bs=1M count=64 oflag=direct status=none
+dd if=/dev/zero of="$loopdev" bs=1M count=64 oflag=direct status=none
 note "MemAvailable before any guest: $(avail) MiB; xen-blkback is the $copy copy"
 
 declare -a after
