@@ -68,6 +68,8 @@ bb_guest() {
 				xenstore-ls -f "/local/domain/0/backend/vbd/$domid"
 				xenstore-ls -f "/local/domain/$domid/device"
 			} >"$TEST_LOGDIR/$name.xenstore" 2>&1
+			# The next guest of that name overwrites its console log.
+			cp "/var/log/xen/guest-$name.log" "$TEST_LOGDIR/$name.console.$domid.log" 2>/dev/null
 			guest_destroy "$name"
 			return 1
 		fi
