@@ -1,0 +1,67 @@
+#!/bin/bash
+# vm-timeout: 240
+# xen-blkback against a frontend that breaks the protocol: the guest
+# unbinds its blkfront from xvdb, a read-only RAM disk holding dom0's
+# pattern, and drives it with tests/guest/blkfront_hostile: unknown
+# operation, 0 and 12 segments, indirect requests with 4096 or 0 segments
+# or wrapping a flush, last_sect 8 or below first_sect, reads past the end,
+# straddling it or overflowing 64 bits, writes (direct and indirect),
+# flush, barrier, discard and secure discard of the read-only disk, each of
+# which must get an error response while valid reads before and after
+# work, and finally req_prod 1000 requests ahead, after which the backend
+# must stop serving that ring. dom0 must survive (the bed fails the test
+# on any kernel WARNING/BUG), the RAM disk must be unchanged, and the
+# backend must go away cleanly with the guest.
+set -uo pipefail
+# shellcheck source=SCRIPTDIR/../lib/dom0-lib.sh
+. "$REPO/tests/vm/lib/dom0-lib.sh"
+# shellcheck source=SCRIPTDIR/../lib/blkback-lib.sh
+. "$REPO/tests/vm/lib/blkback-lib.sh"
+
+g=bb-hostile
+cleanup() {
+	guest_destroy "$g"
+	rmmod brd 2>/dev/null
+	true
+}
+trap 'rc=$?; cleanup; (exit $rc); _vm_exit' EXIT
+
+bb_brd 1 16 || { fail "brd RAM disk /dev/ram0"; exit 1; }
+bb_pwrite /dev/ram0 0 16 dom0
+md5=$(bb_md5 /dev/ram0 0 16)
+if guest_create "$g" --test blkback-hostile "disk=['phy:/dev/ram0,xvdb,r']"; then
+	pass "xl create $g"
+else
+	fail "xl create $g" "see tests/$TEST_NAME/$g.xl-create.log"
+	exit 1
+fi
+domid=$(guest_domid "$g")
+guest_wait_console "$g" '^GUEST-DONE' 150 >/dev/null || fail "guest finishes its attacks" "no GUEST-DONE within 150 s"
+xenstore-ls -f "$(bb_be "$domid" xvdb)" >"$TEST_LOGDIR/backend.xenstore" 2>&1
+guest_collect "$g" || true
+n=0
+while guest_domid "$g" >/dev/null && [[ $n -lt 150 ]]; do
+	sleep 0.2
+	n=$((n + 1))
+done
+guest_domid "$g" >/dev/null && { fail "guest powers off" "still there after 30 s"; guest_destroy "$g"; }
+n=0
+while { xenstore-exists "/local/domain/0/backend/vbd/$domid" 2>/dev/null ||
+	compgen -G "/sys/bus/xen-backend/devices/vbd-$domid-*" >/dev/null; } && [[ $n -lt 100 ]]; do
+	sleep 0.2
+	n=$((n + 1))
+done
+if xenstore-exists "/local/domain/0/backend/vbd/$domid" 2>/dev/null ||
+	compgen -G "/sys/bus/xen-backend/devices/vbd-$domid-*" >/dev/null; then
+	fail "the hostile guest's backend goes away with it" "still in xenstore or sysfs after 20 s"
+else
+	pass "the hostile guest's backend goes away with it"
+fi
+got=$(bb_md5 /dev/ram0 0 16)
+if [[ $got == "$md5" ]]; then
+	pass "the read-only RAM disk is unchanged (md5 $got)"
+else
+	fail "the read-only RAM disk is unchanged" "md5 $got, was $md5"
+fi
+# dom0 still works: its block layer and xenstore answer.
+check "dom0 still reads its RAM disk and xenstore" bash -c "dd if=/dev/ram0 of=/dev/null bs=1M count=1 iflag=direct status=none && xenstore-read /local/domain/0/name" || true
