@@ -49,4 +49,11 @@ static inline int xdb_evtchn_make_refcounted(evtchn_port_t port, bool is_static)
 #define xdb_vm_flags_clear(vma, flags)	((vma)->vm_flags &= ~(flags))
 #endif
 
+/* Importing a symbol namespace: a bare name before 6.13, a string since. */
+#ifdef HAVE_MODULE_IMPORT_NS_IDENT
+#define XDB_MODULE_IMPORT_NS(ns)	MODULE_IMPORT_NS(ns)
+#else
+#define XDB_MODULE_IMPORT_NS(ns)	MODULE_IMPORT_NS(__stringify(ns))
+#endif
+
 #endif /* XDB_COMPAT_H */
