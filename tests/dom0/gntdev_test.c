@@ -773,20 +773,27 @@ static void test_enotty(int fd)
 	struct {
 		unsigned long cmd;
 		const char *what;
+		int dmabuf;
 	} cmds[] = {
 		{ IOCTL_GNTDEV_SET_MAX_GRANTS,
-		  "SET_MAX_GRANTS (libxengnttab takes ENOTTY as no limit)" },
-		{ IOCTL_GNTDEV_DMABUF_EXP_FROM_REFS, "DMABUF_EXP_FROM_REFS" },
-		{ IOCTL_GNTDEV_DMABUF_EXP_WAIT_RELEASED, "DMABUF_EXP_WAIT_RELEASED" },
-		{ IOCTL_GNTDEV_DMABUF_IMP_TO_REFS, "DMABUF_IMP_TO_REFS" },
-		{ IOCTL_GNTDEV_DMABUF_IMP_RELEASE, "DMABUF_IMP_RELEASE" },
-		{ _IOC(_IOC_NONE, 'G', 42, 0), "an unknown 'G' ioctl" },
-		{ IOCTL_GNTALLOC_ALLOC_GREF, "gntalloc's ALLOC_GREF" },
-		{ IOCTL_EVTCHN_NOTIFY, "an evtchn ioctl" },
+		  "SET_MAX_GRANTS (libxengnttab takes ENOTTY as no limit)", 0 },
+		{ IOCTL_GNTDEV_DMABUF_EXP_FROM_REFS, "DMABUF_EXP_FROM_REFS", 1 },
+		{ IOCTL_GNTDEV_DMABUF_EXP_WAIT_RELEASED, "DMABUF_EXP_WAIT_RELEASED", 1 },
+		{ IOCTL_GNTDEV_DMABUF_IMP_TO_REFS, "DMABUF_IMP_TO_REFS", 1 },
+		{ IOCTL_GNTDEV_DMABUF_IMP_RELEASE, "DMABUF_IMP_RELEASE", 1 },
+		{ _IOC(_IOC_NONE, 'G', 42, 0), "an unknown 'G' ioctl", 0 },
+		{ IOCTL_GNTALLOC_ALLOC_GREF, "gntalloc's ALLOC_GREF", 0 },
+		{ IOCTL_EVTCHN_NOTIFY, "an evtchn ioctl", 0 },
 	};
 	char what[96];
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		/*
+		 * Debian builds the in-tree module without its DMABUF
+		 * ioctls; ours has them (tests/dom0/gntdev_dmabuf_test.c).
+		 */
+		if (cmds[i].dmabuf && have_stats)
+			continue;
 		snprintf(what, sizeof(what), "%s answers ENOTTY", cmds[i].what);
 		expect_errno(what, xioctl(fd, cmds[i].cmd, arg), ENOTTY);
 	}
