@@ -319,18 +319,28 @@ static void gntdev_imp_free(struct gntdev_dmabuf_imp *imp, unsigned int n)
 	kfree(imp);
 }
 
-/* Take a reference to each page of the mapped buffer; it has @count. */
+/*
+ * Take a reference to each page of the mapped buffer; it has @count.  An
+ * entry's offset may reach into a large folio (udmabuf), but only whole
+ * pages can be granted.
+ */
 static int gntdev_imp_pages(struct gntdev_dmabuf_imp *imp)
 {
-	struct sg_page_iter iter;
-	unsigned int n = 0;
+	struct scatterlist *sg;
+	unsigned int i, j, n = 0;
+	struct page *first;
 
-	for_each_sgtable_page(imp->sgt, &iter, 0) {
-		if (n == imp->count)
+	for_each_sgtable_sg(imp->sgt, sg, i) {
+		if (offset_in_page(sg->offset) || offset_in_page(sg->length))
 			return -EINVAL;
-		imp->pages[n] = sg_page_iter_page(&iter);
-		get_page(imp->pages[n]);
-		n++;
+		first = nth_page(sg_page(sg), sg->offset >> PAGE_SHIFT);
+		for (j = 0; j < sg->length >> PAGE_SHIFT; j++) {
+			if (n == imp->count)
+				return -EINVAL;
+			imp->pages[n] = nth_page(first, j);
+			get_page(imp->pages[n]);
+			n++;
+		}
 	}
 	return n == imp->count ? 0 : -EINVAL;
 }
