@@ -3,8 +3,8 @@
  * gntdev_stress: /dev/xen/gntdev under load, against pages a PV guest
  * grants to dom0 (tests/guest/gntshare.c, as for gntdev_test).  Three
  * phases, each ending with the driver's debugfs counters back at their
- * baseline and dom0's memory within a tolerance that a leak of half a page
- * per cycle would exceed:
+ * baseline and dom0's memory, since the phase began and since the start,
+ * within a tolerance that a leak of half a page per cycle would exceed:
  *
  *   cycles   thousands of map, mmap, munmap and unmap cycles in one
  *            process: 1 to 32 grants, read-only and read-write, both
@@ -149,10 +149,14 @@ static void mem_read(struct mem *m)
 	}
 }
 
-static struct mem mem_base;
+/* After the warm-up, and at the end of the last phase checked. */
+static struct mem mem_base, mem_last;
 
-/* Neither figure moved by half a page per cycle or more since mem_base. */
-static void expect_mem(const char *what, long cycles)
+/*
+ * Neither figure moved by half a page per cycle or more over @cycles
+ * cycles since @from (a phase's start, or the baseline for the whole run).
+ */
+static void expect_mem(const char *what, const struct mem *from, long cycles)
 {
 	long tol = cycles * (PAGE / 1024) / 2;
 	struct mem m;
@@ -160,11 +164,12 @@ static void expect_mem(const char *what, long cycles)
 	mem_read(&m);
 	printf("# %s: free+cache %+ld KiB, unreclaimable slab %+ld KiB "
 	       "(tolerance %ld KiB: half a page per cycle)\n", what,
-	       m.avail - mem_base.avail, m.slab - mem_base.slab, tol);
-	report(mem_base.avail - m.avail < tol && m.slab - mem_base.slab < tol,
+	       m.avail - from->avail, m.slab - from->slab, tol);
+	report(from->avail - m.avail < tol && m.slab - from->slab < tol,
 	       what, "free+cache %+ld KiB, unreclaimable slab %+ld KiB, "
-	       "tolerance %ld KiB", m.avail - mem_base.avail,
-	       m.slab - mem_base.slab, tol);
+	       "tolerance %ld KiB", m.avail - from->avail,
+	       m.slab - from->slab, tol);
+	mem_last = m;
 }
 
 /* ---- gntdev ---- */
@@ -319,7 +324,7 @@ static void phase_cycles(const struct stats *base)
 	expect_stats("after the cycles the counters are back to the baseline",
 		     base);
 	expect_mem("after the cycles dom0's memory is back to the baseline",
-		   CYCLES);
+		   &mem_base, CYCLES);
 	guest_check("the unmap notifications reached the guest", "event");
 	guest("fill");
 }
@@ -414,8 +419,8 @@ static void phase_kills(const struct stats *base)
 	printf("# 600 kills in %.1f s\n", now() - t);
 	expect_stats("after the kills the counters are back to the baseline",
 		     base);
-	expect_mem("after the kills dom0's memory is back to the baseline",
-		   2 * KILLS);
+	expect_mem("after the kills dom0's memory is back to where it was "
+		   "before them", &mem_last, 2 * KILLS);
 	guest_check("the killed processes' notifications reached the guest",
 		    "event");
 	guest_check("the guest is well after the kills", "fill");
@@ -633,7 +638,7 @@ static void phase_destroy(const struct stats *pre_guest)
 	expect_stats("the counters are back to where they were before the guest",
 		     pre_guest);
 	expect_mem("at the end dom0's memory is back to the baseline",
-		   CYCLES + 2 * KILLS);
+		   &mem_base, CYCLES + 2 * KILLS);
 }
 
 /* ---- set-up ---- */
