@@ -91,4 +91,11 @@ static inline void xdb_bdev_close(struct xdb_bdev *b)
 #endif
 }
 
+/* Importing a symbol namespace: a bare name before 6.13, a string since. */
+#ifdef HAVE_MODULE_IMPORT_NS_IDENT
+#define XDB_MODULE_IMPORT_NS(ns)	MODULE_IMPORT_NS(ns)
+#else
+#define XDB_MODULE_IMPORT_NS(ns)	MODULE_IMPORT_NS(__stringify(ns))
+#endif
+
 #endif /* XDB_COMPAT_H */

@@ -34,6 +34,9 @@ extern atomic_t gntdev_stat_mapped;
 struct gntdev_file {
 	struct mutex lock;		/* maps and their file offsets */
 	struct list_head maps;		/* struct gntdev_map, by index */
+	/* Under gntdev_dmabuf.c's lock: */
+	struct list_head exports;	/* live dma-bufs exported from refs */
+	struct list_head imports;	/* dma-bufs imported to refs */
 };
 
 struct gntdev_unmap_notify {
@@ -98,6 +101,8 @@ void gntdev_map_unlist(struct gntdev_file *f, struct gntdev_map *map);
 void gntdev_map_get(struct gntdev_map *map);
 void gntdev_map_put(struct gntdev_map *map);
 int gntdev_map_grants(struct gntdev_map *map, struct vm_area_struct *vma);
+int gntdev_map_kernel(struct gntdev_map *map);
+int gntdev_map_user(struct gntdev_map *map, struct vm_area_struct *vma);
 void gntdev_wait_teardowns(void);
 void gntdev_unmap_user_range(struct gntdev_map *map, unsigned int first,
 			     unsigned int n);
@@ -106,9 +111,27 @@ int gntdev_set_notify(struct gntdev_map *map, u32 action, unsigned int offset,
 
 /* gntdev_mmap.c */
 int gntdev_mmap(struct file *file, struct vm_area_struct *vma);
+int gntdev_mmap_map(struct gntdev_map *map, struct vm_area_struct *vma,
+		    bool exported);
 int gntdev_offset_for_vaddr(unsigned long vaddr, u64 *offset, u32 *count);
 
 /* gntdev_copy.c */
 long gntdev_ioctl_grant_copy(struct ioctl_gntdev_grant_copy __user *uarg);
+
+/* gntdev_dmabuf.c, where the kernel has dma-buf support */
+#if IS_ENABLED(CONFIG_DMA_SHARED_BUFFER)
+void gntdev_dmabuf_init(struct device *dev);
+void gntdev_dmabuf_release_file(struct gntdev_file *f);
+long gntdev_ioctl_dmabuf(struct gntdev_file *f, unsigned int cmd,
+			 void __user *uarg);
+#else
+static inline void gntdev_dmabuf_init(struct device *dev) { }
+static inline void gntdev_dmabuf_release_file(struct gntdev_file *f) { }
+static inline long gntdev_ioctl_dmabuf(struct gntdev_file *f, unsigned int cmd,
+				       void __user *uarg)
+{
+	return -ENOTTY;
+}
+#endif
 
 #endif /* XEN_GNTDEV_H */

@@ -125,6 +125,11 @@ static long gntdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return gntdev_ioctl_notify(f, uarg);
 	case IOCTL_GNTDEV_GRANT_COPY:
 		return gntdev_ioctl_grant_copy(uarg);
+	case IOCTL_GNTDEV_DMABUF_EXP_FROM_REFS:
+	case IOCTL_GNTDEV_DMABUF_EXP_WAIT_RELEASED:
+	case IOCTL_GNTDEV_DMABUF_IMP_TO_REFS:
+	case IOCTL_GNTDEV_DMABUF_IMP_RELEASE:
+		return gntdev_ioctl_dmabuf(f, cmd, uarg);
 	default:
 		/* SET_MAX_GRANTS among them: libxengnttab takes ENOTTY as "no limit". */
 		return -ENOTTY;
@@ -140,6 +145,8 @@ static int gntdev_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	mutex_init(&f->lock);
 	INIT_LIST_HEAD(&f->maps);
+	INIT_LIST_HEAD(&f->exports);
+	INIT_LIST_HEAD(&f->imports);
 	file->private_data = f;
 	return nonseekable_open(inode, file);
 }
@@ -149,7 +156,8 @@ static int gntdev_release(struct inode *inode, struct file *file)
 	struct gntdev_file *f = file->private_data;
 	struct gntdev_map *map, *next;
 
-	/* No more ioctls can come; VMAs keep their maps alive. */
+	/* No more ioctls can come; VMAs and dma-bufs keep their maps alive. */
+	gntdev_dmabuf_release_file(f);
 	list_for_each_entry_safe(map, next, &f->maps, link) {
 		gntdev_map_unlist(f, map);
 		gntdev_map_put(map);
@@ -197,6 +205,7 @@ static int __init gntdev_init(void)
 		pr_err("cannot register /dev/xen/gntdev: %d\n", err);
 		return err;
 	}
+	gntdev_dmabuf_init(gntdev_miscdev.this_device);
 	gntdev_debugfs = debugfs_create_dir("xen-gntdev", NULL);
 	debugfs_create_file("stats", 0400, gntdev_debugfs, NULL,
 			    &gntdev_stats_fops);

@@ -350,6 +350,26 @@ static void gntdev_set_kernel_ops(struct gntdev_map *map, unsigned int i,
 	gnttab_set_unmap_op(unmap_op, addr, flags, INVALID_GRANT_HANDLE);
 }
 
+/* Record the handles of the slots @ops mapped; -EINVAL if one failed. */
+static int gntdev_note_mapped(struct gntdev_map *map,
+			      const struct gnttab_map_grant_ref *ops,
+			      struct gnttab_unmap_grant_ref *unmap_ops)
+{
+	unsigned int i;
+	int err = 0;
+
+	lockdep_assert_held(&map->lock);
+	for (i = 0; i < map->count; i++) {
+		if (ops[i].status == GNTST_okay) {
+			unmap_ops[i].handle = ops[i].handle;
+			atomic_inc(&gntdev_stat_mapped);
+		} else {
+			err = -EINVAL;
+		}
+	}
+	return err;
+}
+
 /*
  * Map every grant of @map for @vma (mmap() holds the mmap lock).  On
  * failure, what did map stays recorded for teardown, except the PV user
@@ -358,7 +378,7 @@ static void gntdev_set_kernel_ops(struct gntdev_map *map, unsigned int i,
 int gntdev_map_grants(struct gntdev_map *map, struct vm_area_struct *vma)
 {
 	unsigned int i;
-	int err;
+	int err, kerr = 0;
 
 	if (gntdev_pv()) {
 		if (!xen_feature(XENFEAT_gnttab_map_avail_bits))
@@ -383,23 +403,11 @@ int gntdev_map_grants(struct gntdev_map *map, struct vm_area_struct *vma)
 		return err;
 
 	spin_lock(&map->lock);
-	for (i = 0; i < map->count; i++) {
-		if (map->map_ops[i].status == GNTST_okay) {
-			map->unmap_ops[i].handle = map->map_ops[i].handle;
-			atomic_inc(&gntdev_stat_mapped);
-		} else {
-			err = -EINVAL;
-		}
-		if (!map->kmap_ops)
-			continue;
-		if (map->kmap_ops[i].status == GNTST_okay) {
-			map->kunmap_ops[i].handle = map->kmap_ops[i].handle;
-			atomic_inc(&gntdev_stat_mapped);
-		} else {
-			err = -EINVAL;
-		}
-	}
+	err = gntdev_note_mapped(map, map->map_ops, map->unmap_ops);
+	if (map->kmap_ops)
+		kerr = gntdev_note_mapped(map, map->kmap_ops, map->kunmap_ops);
 	spin_unlock(&map->lock);
+	err = err ?: kerr;
 
 	if (err) {
 		pr_debug("mapping %u grants of domain %u failed\n", map->count,
@@ -407,6 +415,56 @@ int gntdev_map_grants(struct gntdev_map *map, struct vm_area_struct *vma)
 		if (gntdev_pv())
 			gntdev_unmap_user_range(map, 0, map->count);
 	}
+	return err;
+}
+
+/*
+ * Map every grant of @map for the kernel only (a dma-buf's pages): at the
+ * kernel address of its ballooned page on PV, the page's frame otherwise.
+ * What did map stays recorded for teardown.
+ */
+int gntdev_map_kernel(struct gntdev_map *map)
+{
+	struct gnttab_map_grant_ref *ops = map->kmap_ops ?: map->map_ops;
+	struct gnttab_unmap_grant_ref *unmap_ops = map->kunmap_ops ?: map->unmap_ops;
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < map->count; i++)
+		gntdev_set_kernel_ops(map, i, &ops[i], &unmap_ops[i]);
+	/* Without a user mapping, the PV p2m is set from the kernel one. */
+	err = gnttab_map_refs(ops, NULL, map->pages, map->count);
+	if (err)
+		return err;
+	spin_lock(&map->lock);
+	err = gntdev_note_mapped(map, ops, unmap_ops);
+	spin_unlock(&map->lock);
+	return err;
+}
+
+/*
+ * PV: map the grants of a map whose kernel mapping is in place
+ * (gntdev_map_kernel) into @vma as well, for mmap() of a dma-buf.  On
+ * failure the user mappings that were made are removed again.
+ */
+int gntdev_map_user(struct gntdev_map *map, struct vm_area_struct *vma)
+{
+	int err;
+
+	if (!xen_feature(XENFEAT_gnttab_map_avail_bits))
+		return -EOPNOTSUPP;
+	err = apply_to_page_range(vma->vm_mm, vma->vm_start,
+				  vma->vm_end - vma->vm_start,
+				  gntdev_record_pte, map);
+	if (err)
+		return err;
+	/* Not gnttab_map_refs(): the p2m already names the foreign frames. */
+	gnttab_batch_map(map->map_ops, map->count);
+	spin_lock(&map->lock);
+	err = gntdev_note_mapped(map, map->map_ops, map->unmap_ops);
+	spin_unlock(&map->lock);
+	if (err)
+		gntdev_unmap_user_range(map, 0, map->count);
 	return err;
 }
 

@@ -48,6 +48,14 @@ static const struct vm_operations_struct gntdev_vm_ops = {
 	.find_special_page = gntdev_find_special_page,
 };
 
+/* The same for an exported dma-buf's mapping, which has no file offset. */
+static const struct vm_operations_struct gntdev_dmabuf_vm_ops = {
+	.open = gntdev_vma_open,
+	.close = gntdev_vma_close,
+	.mprotect = gntdev_vma_mprotect,
+	.find_special_page = gntdev_find_special_page,
+};
+
 /*
  * PV: part of the map's address range is going away (munmap, mremap,
  * exit, reclaim of the page tables).  Xen must remove the grant PTEs
@@ -74,12 +82,63 @@ static const struct mmu_interval_notifier_ops gntdev_notifier_ops = {
 	.invalidate = gntdev_invalidate,
 };
 
+/*
+ * Map @map's grants into @vma, for which the caller marked the map
+ * mmapped, set map->readonly and took a reference.  @exported: the map is
+ * a dma-buf's, whose grants the kernel has mapped already.  On failure
+ * the VMA's reference is dropped.
+ */
+int gntdev_mmap_map(struct gntdev_map *map, struct vm_area_struct *vma,
+		    bool exported)
+{
+	unsigned long size = vma->vm_end - vma->vm_start;
+	int err;
+
+	/* A read-only map stays so: mprotect() may not add PROT_WRITE. */
+	if (map->readonly)
+		xdb_vm_flags_clear(vma, VM_MAYWRITE);
+	/* Grants are not inherited by fork(), dumped or grown. */
+	xdb_vm_flags_set(vma, VM_DONTCOPY | VM_DONTDUMP | VM_DONTEXPAND);
+	vma->vm_ops = exported ? &gntdev_dmabuf_vm_ops : &gntdev_vm_ops;
+	vma->vm_private_data = map;
+	map->vm_start = vma->vm_start;
+
+	if (gntdev_pv()) {
+		err = mmu_interval_notifier_insert_locked(&map->notifier,
+							  vma->vm_mm,
+							  vma->vm_start, size,
+							  &gntdev_notifier_ops);
+		if (err)
+			goto fail;
+		map->notifier_live = true;
+	}
+
+	if (!exported)
+		err = gntdev_map_grants(map, vma);
+	else
+		err = gntdev_pv() ? gntdev_map_user(map, vma) : 0;
+	if (!err && !gntdev_pv())
+		err = vm_map_pages_zero(vma, map->pages, map->count);
+	if (err)
+		goto fail;
+	return 0;
+
+fail:
+	/*
+	 * ->close is not called for a VMA whose mmap() failed: drop its
+	 * reference here.  The map stays (and is used up) until its owner
+	 * lets go: UNMAP_GRANT_REF or close, or the dma-buf's release.
+	 */
+	vma->vm_private_data = NULL;
+	vma->vm_ops = NULL;
+	gntdev_map_put(map);
+	return err;
+}
+
 int gntdev_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct gntdev_file *f = file->private_data;
-	unsigned long size = vma->vm_end - vma->vm_start;
 	struct gntdev_map *map;
-	int err;
 
 	/* A private writable mapping would copy-on-write guest memory. */
 	if ((vma->vm_flags & VM_WRITE) && !(vma->vm_flags & VM_SHARED))
@@ -96,42 +155,7 @@ int gntdev_mmap(struct file *file, struct vm_area_struct *vma)
 	gntdev_map_get(map);		/* the VMA's reference */
 	mutex_unlock(&f->lock);
 
-	/* A read-only map stays so: mprotect() may not add PROT_WRITE. */
-	if (map->readonly)
-		xdb_vm_flags_clear(vma, VM_MAYWRITE);
-	/* Grants are not inherited by fork(), dumped or grown. */
-	xdb_vm_flags_set(vma, VM_DONTCOPY | VM_DONTDUMP | VM_DONTEXPAND);
-	vma->vm_ops = &gntdev_vm_ops;
-	vma->vm_private_data = map;
-	map->vm_start = vma->vm_start;
-
-	if (gntdev_pv()) {
-		err = mmu_interval_notifier_insert_locked(&map->notifier,
-							  vma->vm_mm,
-							  vma->vm_start, size,
-							  &gntdev_notifier_ops);
-		if (err)
-			goto fail;
-		map->notifier_live = true;
-	}
-
-	err = gntdev_map_grants(map, vma);
-	if (!err && !gntdev_pv())
-		err = vm_map_pages_zero(vma, map->pages, map->count);
-	if (err)
-		goto fail;
-	return 0;
-
-fail:
-	/*
-	 * ->close is not called for a VMA whose mmap() failed: drop its
-	 * reference here.  The map stays listed (and used up) until the
-	 * UNMAP_GRANT_REF or close that tears it down.
-	 */
-	vma->vm_private_data = NULL;
-	vma->vm_ops = NULL;
-	gntdev_map_put(map);
-	return err;
+	return gntdev_mmap_map(map, vma, false);
 }
 
 int gntdev_offset_for_vaddr(unsigned long vaddr, u64 *offset, u32 *count)

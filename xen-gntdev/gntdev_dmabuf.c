@@ -1,0 +1,485 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The DMABUF ioctls: foreign grants exported as a dma-buf, and a dma-buf's
+ * pages granted to a domain.
+ *
+ * Export: the grants are mapped for the kernel (as a map with no file
+ * offset) and their pages become a dma-buf, which importers DMA-map and
+ * user space may mmap() (once, whole, like a gntdev map).  The dma-buf
+ * keeps the map until its last reference goes, which EXP_WAIT_RELEASED
+ * waits for.  Only the default backing exists here: the pages are the
+ * foreign frames themselves, so GNTDEV_DMA_FLAG_WC and _COHERENT (memory
+ * from dma_alloc_wc()/dma_alloc_coherent()) cannot be honoured: EINVAL.
+ *
+ * Import: the dma-buf is attached to the gntdev device and mapped, and
+ * each of its pages is granted to the domain; IMP_RELEASE (or close)
+ * ends the grants, but a page the remote still maps stays out of reuse,
+ * referenced, until it unmaps (gnttab_end_foreign_access()).
+ *
+ * Exports and imports are named by the fd the ioctl returned or took: if
+ * that fd is still open on a dma-buf, that buffer; otherwise the one the
+ * file exported or imported under that number.
+ */
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
+#include <linux/file.h>
+#include <linux/jiffies.h>
+#include <linux/kref.h>
+#include <linux/module.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <xen/page.h>
+
+#include "gntdev.h"
+
+XDB_MODULE_IMPORT_NS(DMA_BUF);
+
+/* Every file's export and import lists; an export outlives its file. */
+static DEFINE_MUTEX(gntdev_dmabuf_lock);
+
+/* The device importers attach as, and whose DMA mask they see. */
+static struct device *gntdev_dmabuf_dev;
+
+struct gntdev_dmabuf_exp {
+	struct list_head link;		/* in the file's exports while both live */
+	struct kref ref;		/* the dma-buf's, and each waiter's */
+	struct gntdev_map *map;
+	struct dma_buf *dmabuf;
+	int fd;
+	struct completion released;
+};
+
+struct gntdev_dmabuf_imp {
+	struct list_head link;		/* in the file's imports */
+	int fd;
+	struct dma_buf *dmabuf;
+	struct dma_buf_attachment *attach;
+	struct sg_table *sgt;
+	unsigned int count;
+	struct page **pages;		/* one reference each, ours */
+	grant_ref_t *refs;
+};
+
+void gntdev_dmabuf_init(struct device *dev)
+{
+	gntdev_dmabuf_dev = dev;
+	/* Exporters DMA-map their pages for it: any address will do. */
+	if (dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64)))
+		pr_warn("no DMA mask for the dma-buf imports\n");
+}
+
+/* ---- export ---- */
+
+static void gntdev_exp_free(struct kref *ref)
+{
+	kfree(container_of(ref, struct gntdev_dmabuf_exp, ref));
+}
+
+static struct sg_table *gntdev_exp_map(struct dma_buf_attachment *attach,
+				       enum dma_data_direction dir)
+{
+	struct gntdev_dmabuf_exp *e = attach->dmabuf->priv;
+	struct sg_table *sgt;
+	int err;
+
+	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
+	if (!sgt)
+		return ERR_PTR(-ENOMEM);
+	err = sg_alloc_table_from_pages(sgt, e->map->pages, e->map->count, 0,
+					(size_t)e->map->count << PAGE_SHIFT,
+					GFP_KERNEL);
+	if (err)
+		goto free;
+	err = dma_map_sgtable(attach->dev, sgt, dir, 0);
+	if (err)
+		goto table;
+	return sgt;
+
+table:
+	sg_free_table(sgt);
+free:
+	kfree(sgt);
+	return ERR_PTR(err);
+}
+
+static void gntdev_exp_unmap(struct dma_buf_attachment *attach,
+			     struct sg_table *sgt, enum dma_data_direction dir)
+{
+	dma_unmap_sgtable(attach->dev, sgt, dir, 0);
+	sg_free_table(sgt);
+	kfree(sgt);
+}
+
+/* mmap() of the whole buffer, shared if writable, once (as gntdev maps). */
+static int gntdev_exp_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
+{
+	struct gntdev_dmabuf_exp *e = dmabuf->priv;
+	struct gntdev_map *map = e->map;
+
+	if (vma->vm_pgoff || vma_pages(vma) != map->count ||
+	    ((vma->vm_flags & VM_WRITE) && !(vma->vm_flags & VM_SHARED)))
+		return -EINVAL;
+	mutex_lock(&gntdev_dmabuf_lock);
+	if (map->mmapped) {
+		mutex_unlock(&gntdev_dmabuf_lock);
+		return -EINVAL;
+	}
+	map->mmapped = true;
+	map->readonly = !(vma->vm_flags & VM_WRITE);
+	gntdev_map_get(map);		/* the VMA's reference */
+	mutex_unlock(&gntdev_dmabuf_lock);
+	return gntdev_mmap_map(map, vma, true);
+}
+
+/* The last reference is gone (no fd, importer or mapping is left). */
+static void gntdev_exp_release(struct dma_buf *dmabuf)
+{
+	struct gntdev_dmabuf_exp *e = dmabuf->priv;
+
+	mutex_lock(&gntdev_dmabuf_lock);
+	list_del_init(&e->link);
+	mutex_unlock(&gntdev_dmabuf_lock);
+	complete_all(&e->released);
+	gntdev_map_put(e->map);
+	kref_put(&e->ref, gntdev_exp_free);
+}
+
+static const struct dma_buf_ops gntdev_exp_ops = {
+	.map_dma_buf = gntdev_exp_map,
+	.unmap_dma_buf = gntdev_exp_unmap,
+	.mmap = gntdev_exp_mmap,
+	.release = gntdev_exp_release,
+};
+
+/* A map of @count grants of @domid, refs from @urefs, mapped for the kernel. */
+static struct gntdev_map *gntdev_exp_map_refs(u32 domid, unsigned int count,
+					      const u32 __user *urefs)
+{
+	struct gntdev_map *map;
+	unsigned int i;
+	u32 *refs;
+	int err;
+
+	refs = kvmalloc_array(count, sizeof(*refs), GFP_KERNEL);
+	if (!refs)
+		return ERR_PTR(-ENOMEM);
+	if (copy_from_user(refs, urefs, count * sizeof(*refs))) {
+		kvfree(refs);
+		return ERR_PTR(-EFAULT);
+	}
+	map = gntdev_map_create(count);
+	if (!map) {
+		kvfree(refs);
+		return ERR_PTR(-ENOMEM);
+	}
+	for (i = 0; i < count; i++) {
+		map->grants[i].domid = domid;
+		map->grants[i].ref = refs[i];
+	}
+	kvfree(refs);
+	err = gntdev_map_kernel(map);
+	if (err) {
+		/* Unmaps what did map. */
+		gntdev_map_put(map);
+		return ERR_PTR(err);
+	}
+	return map;
+}
+
+static long gntdev_exp_from_refs(struct gntdev_file *f,
+				 struct ioctl_gntdev_dmabuf_exp_from_refs __user *uarg)
+{
+	struct ioctl_gntdev_dmabuf_exp_from_refs op;
+	DEFINE_DMA_BUF_EXPORT_INFO(info);
+	struct gntdev_dmabuf_exp *e;
+	struct gntdev_map *map;
+	struct dma_buf *dmabuf;
+	int fd;
+
+	if (copy_from_user(&op, uarg, offsetof(typeof(op), refs)))
+		return -EFAULT;
+	/* Only the default backing (see the top of this file). */
+	if (op.flags)
+		return -EINVAL;
+	if (!op.count || op.count > READ_ONCE(gntdev_limit))
+		return -EINVAL;
+
+	e = kzalloc(sizeof(*e), GFP_KERNEL);
+	if (!e)
+		return -ENOMEM;
+	map = gntdev_exp_map_refs(op.domid, op.count, uarg->refs);
+	if (IS_ERR(map)) {
+		kfree(e);
+		return PTR_ERR(map);
+	}
+	INIT_LIST_HEAD(&e->link);
+	kref_init(&e->ref);
+	init_completion(&e->released);
+	e->map = map;
+
+	info.ops = &gntdev_exp_ops;
+	info.size = (size_t)op.count << PAGE_SHIFT;
+	info.flags = O_RDWR;
+	info.priv = e;
+	dmabuf = dma_buf_export(&info);
+	if (IS_ERR(dmabuf)) {
+		gntdev_map_put(map);
+		kfree(e);
+		return PTR_ERR(dmabuf);
+	}
+	e->dmabuf = dmabuf;
+
+	/* The fd is installed only once user space has its number. */
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		dma_buf_put(dmabuf);	/* releases e and the map */
+		return fd;
+	}
+	op.fd = fd;
+	if (copy_to_user(uarg, &op, offsetof(typeof(op), refs))) {
+		put_unused_fd(fd);
+		dma_buf_put(dmabuf);
+		return -EFAULT;
+	}
+	e->fd = fd;
+	mutex_lock(&gntdev_dmabuf_lock);
+	list_add_tail(&e->link, &f->exports);
+	mutex_unlock(&gntdev_dmabuf_lock);
+	fd_install(fd, dmabuf->file);
+	return 0;
+}
+
+/*
+ * The export @fd names (see the top of this file), with a reference, or
+ * NULL.  @open_buf: what dma_buf_get(@fd) gave, or an error pointer.
+ */
+static struct gntdev_dmabuf_exp *gntdev_exp_find(struct gntdev_file *f, int fd,
+						 struct dma_buf *open_buf)
+{
+	struct gntdev_dmabuf_exp *e;
+
+	mutex_lock(&gntdev_dmabuf_lock);
+	list_for_each_entry(e, &f->exports, link) {
+		if (IS_ERR(open_buf) ? e->fd == fd : e->dmabuf == open_buf) {
+			kref_get(&e->ref);
+			mutex_unlock(&gntdev_dmabuf_lock);
+			return e;
+		}
+	}
+	mutex_unlock(&gntdev_dmabuf_lock);
+	return NULL;
+}
+
+static long gntdev_exp_wait_released(struct gntdev_file *f,
+				     struct ioctl_gntdev_dmabuf_exp_wait_released __user *uarg)
+{
+	struct ioctl_gntdev_dmabuf_exp_wait_released op;
+	struct gntdev_dmabuf_exp *e;
+	struct dma_buf *open_buf;
+	long left;
+
+	if (copy_from_user(&op, uarg, sizeof(op)))
+		return -EFAULT;
+	open_buf = dma_buf_get(op.fd);
+	e = gntdev_exp_find(f, op.fd, open_buf);
+	/* Not under our lock: this may be the last reference. */
+	if (!IS_ERR(open_buf))
+		dma_buf_put(open_buf);
+	if (!e)
+		return -ENOENT;
+	left = wait_for_completion_interruptible_timeout(&e->released,
+							 msecs_to_jiffies(op.wait_to_ms));
+	kref_put(&e->ref, gntdev_exp_free);
+	if (left < 0)
+		return left;
+	return left ? 0 : -ETIMEDOUT;
+}
+
+/* ---- import ---- */
+
+/* End the first @n grants (a page the remote still maps stays referenced). */
+static void gntdev_imp_free(struct gntdev_dmabuf_imp *imp, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		gnttab_end_foreign_access(imp->refs[i], imp->pages[i]);
+	for (; i < imp->count; i++)
+		if (imp->pages[i])
+			put_page(imp->pages[i]);
+	if (!IS_ERR_OR_NULL(imp->sgt))
+		dma_buf_unmap_attachment_unlocked(imp->attach, imp->sgt,
+						  DMA_TO_DEVICE);
+	if (!IS_ERR_OR_NULL(imp->attach))
+		dma_buf_detach(imp->dmabuf, imp->attach);
+	dma_buf_put(imp->dmabuf);
+	kvfree(imp->pages);
+	kvfree(imp->refs);
+	kfree(imp);
+}
+
+/*
+ * Take a reference to each page of the mapped buffer; it has @count.  An
+ * entry's offset may reach into a large folio (udmabuf), but only whole
+ * pages can be granted.
+ */
+static int gntdev_imp_pages(struct gntdev_dmabuf_imp *imp)
+{
+	struct scatterlist *sg;
+	unsigned int i, j, n = 0;
+	struct page *first;
+
+	for_each_sgtable_sg(imp->sgt, sg, i) {
+		if (offset_in_page(sg->offset) || offset_in_page(sg->length))
+			return -EINVAL;
+		first = nth_page(sg_page(sg), sg->offset >> PAGE_SHIFT);
+		for (j = 0; j < sg->length >> PAGE_SHIFT; j++) {
+			if (n == imp->count)
+				return -EINVAL;
+			imp->pages[n] = nth_page(first, j);
+			get_page(imp->pages[n]);
+			n++;
+		}
+	}
+	return n == imp->count ? 0 : -EINVAL;
+}
+
+static long gntdev_imp_to_refs(struct gntdev_file *f,
+			       struct ioctl_gntdev_dmabuf_imp_to_refs __user *uarg)
+{
+	struct ioctl_gntdev_dmabuf_imp_to_refs op;
+	struct gntdev_dmabuf_imp *imp;
+	unsigned int i;
+	int err;
+
+	if (copy_from_user(&op, uarg, offsetof(typeof(op), refs)))
+		return -EFAULT;
+	if (op.reserved || op.domid >= DOMID_FIRST_RESERVED)
+		return -EINVAL;
+	if (!op.count || op.count > READ_ONCE(gntdev_limit))
+		return -EINVAL;
+
+	imp = kzalloc(sizeof(*imp), GFP_KERNEL);
+	if (!imp)
+		return -ENOMEM;
+	imp->dmabuf = dma_buf_get(op.fd);
+	if (IS_ERR(imp->dmabuf)) {
+		err = PTR_ERR(imp->dmabuf);
+		kfree(imp);
+		return err;
+	}
+	imp->fd = op.fd;
+	imp->count = op.count;
+	imp->pages = kvcalloc(op.count, sizeof(*imp->pages), GFP_KERNEL);
+	imp->refs = kvcalloc(op.count, sizeof(*imp->refs), GFP_KERNEL);
+	err = -ENOMEM;
+	if (!imp->pages || !imp->refs)
+		goto fail;
+	/* The buffer is exactly @count pages. */
+	err = -EINVAL;
+	if (imp->dmabuf->size != (size_t)op.count << PAGE_SHIFT)
+		goto fail;
+	imp->attach = dma_buf_attach(imp->dmabuf, gntdev_dmabuf_dev);
+	err = PTR_ERR_OR_ZERO(imp->attach);
+	if (err)
+		goto fail;
+	/*
+	 * To the device: were the exporter's pages bounced through swiotlb,
+	 * unmapping must not copy the bounce buffer back over what the
+	 * remote wrote.
+	 */
+	imp->sgt = dma_buf_map_attachment_unlocked(imp->attach, DMA_TO_DEVICE);
+	err = PTR_ERR_OR_ZERO(imp->sgt);
+	if (err)
+		goto fail;
+	err = gntdev_imp_pages(imp);
+	if (err)
+		goto fail;
+
+	for (i = 0; i < op.count; i++) {
+		err = gnttab_grant_foreign_access(op.domid,
+						  xen_page_to_gfn(imp->pages[i]), 0);
+		if (err < 0) {
+			gntdev_imp_free(imp, i);
+			return err;
+		}
+		imp->refs[i] = err;
+	}
+	if (copy_to_user(uarg->refs, imp->refs, op.count * sizeof(imp->refs[0]))) {
+		gntdev_imp_free(imp, op.count);
+		return -EFAULT;
+	}
+	mutex_lock(&gntdev_dmabuf_lock);
+	list_add_tail(&imp->link, &f->imports);
+	mutex_unlock(&gntdev_dmabuf_lock);
+	return 0;
+
+fail:
+	gntdev_imp_free(imp, 0);
+	return err;
+}
+
+static long gntdev_imp_release(struct gntdev_file *f,
+			       struct ioctl_gntdev_dmabuf_imp_release __user *uarg)
+{
+	struct ioctl_gntdev_dmabuf_imp_release op;
+	struct gntdev_dmabuf_imp *imp, *found = NULL;
+	struct dma_buf *open_buf;
+
+	if (copy_from_user(&op, uarg, sizeof(op)))
+		return -EFAULT;
+	if (op.reserved)
+		return -EINVAL;
+	open_buf = dma_buf_get(op.fd);
+	mutex_lock(&gntdev_dmabuf_lock);
+	list_for_each_entry(imp, &f->imports, link) {
+		if (IS_ERR(open_buf) ? imp->fd == op.fd : imp->dmabuf == open_buf) {
+			list_del(&imp->link);
+			found = imp;
+			break;
+		}
+	}
+	mutex_unlock(&gntdev_dmabuf_lock);
+	if (!IS_ERR(open_buf))
+		dma_buf_put(open_buf);
+	if (!found)
+		return -ENOENT;
+	gntdev_imp_free(found, found->count);
+	return 0;
+}
+
+/* ---- the file ---- */
+
+/* The file is going: its imports end; its exports live on, unnamed. */
+void gntdev_dmabuf_release_file(struct gntdev_file *f)
+{
+	struct gntdev_dmabuf_imp *imp, *next;
+	struct gntdev_dmabuf_exp *e, *enext;
+	LIST_HEAD(imports);
+
+	mutex_lock(&gntdev_dmabuf_lock);
+	list_for_each_entry_safe(e, enext, &f->exports, link)
+		list_del_init(&e->link);
+	list_splice_init(&f->imports, &imports);
+	mutex_unlock(&gntdev_dmabuf_lock);
+	list_for_each_entry_safe(imp, next, &imports, link)
+		gntdev_imp_free(imp, imp->count);
+}
+
+long gntdev_ioctl_dmabuf(struct gntdev_file *f, unsigned int cmd,
+			 void __user *uarg)
+{
+	switch (cmd) {
+	case IOCTL_GNTDEV_DMABUF_EXP_FROM_REFS:
+		return gntdev_exp_from_refs(f, uarg);
+	case IOCTL_GNTDEV_DMABUF_EXP_WAIT_RELEASED:
+		return gntdev_exp_wait_released(f, uarg);
+	case IOCTL_GNTDEV_DMABUF_IMP_TO_REFS:
+		return gntdev_imp_to_refs(f, uarg);
+	case IOCTL_GNTDEV_DMABUF_IMP_RELEASE:
+		return gntdev_imp_release(f, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
