@@ -16,10 +16,10 @@ hostile() {
 		gfail "$1 unbound from blkfront" "echo vbd-$2 >/sys/bus/xen/drivers/vbd/unbind failed"
 		return
 	fi
-	blkfront_hostile $3 "$2"
+	blkfront_hostile ${3:+"$3"} "$2"
 	rc=$?
 	# 1: a check failed and said so; anything else is a crash or no setup.
-	[ $rc -le 1 ] || gfail "blkfront_hostile $3 $2" "exited with status $rc"
+	[ $rc -le 1 ] || gfail "blkfront_hostile ${3:+$3 }$2" "exited with status $rc"
 }
 hostile xvdb 51728
 # The 32-bit PV guest layout, on a disk of its own: the native run leaves
