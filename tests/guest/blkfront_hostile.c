@@ -19,8 +19,15 @@
  * and xenstore-write.  Each check prints GUEST-PASS/GUEST-FAIL on
  * /dev/console.
  *
- * Usage: blkfront_hostile DEVID.  Exits 0 if every check passed, 1 if one
- * failed, 2 if it could not set up.
+ * With --x86_32 it connects with protocol "x86_32-abi" instead, the ring
+ * layout of a 32-bit PV guest (64-bit fields packed on 4-byte boundaries),
+ * and checks that layout end to end: single-segment, multi-segment and
+ * indirect reads return dom0's pattern sector for sector, and bad requests
+ * get an error response carrying their id.  Each run needs its own vbd: the
+ * native run leaves its ring stopped.
+ *
+ * Usage: blkfront_hostile [--x86_32] DEVID.  Exits 0 if every check passed,
+ * 1 if one failed, 2 if it could not set up.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,6 +35,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,8 +56,63 @@ typedef uint16_t domid_t;	/* the UAPI headers expect it from the includer */
 #include <xen/grant_table.h>
 #include <xen/io/blkif.h>
 
+/*
+ * The x86_32-abi layout, which <xen/io/blkif.h> yields only when compiled
+ * for i386: this 64-bit program spells it out, pinned by the asserts below.
+ */
+struct blk32_request_rw {
+	uint8_t nr_segments;
+	blkif_vdev_t handle;
+	uint64_t id;
+	blkif_sector_t sector_number;
+	struct blkif_request_segment seg[BLKIF_MAX_SEGMENTS_PER_REQUEST];
+} __attribute__((packed));
+
+struct blk32_request_indirect {
+	uint8_t indirect_op;
+	uint16_t nr_segments;
+	uint64_t id;
+	blkif_sector_t sector_number;
+	blkif_vdev_t handle;
+	uint16_t pad2;
+	grant_ref_t indirect_grefs[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
+	uint64_t pad3;
+} __attribute__((packed));
+
+struct blk32_request {
+	uint8_t operation;
+	union {
+		struct blk32_request_rw rw;
+		struct blk32_request_indirect indirect;
+	} u;
+} __attribute__((packed));
+
+struct blk32_response {
+	uint64_t id;
+	uint8_t operation;
+	uint8_t pad;
+	int16_t status;
+} __attribute__((packed, aligned(4)));
+
+DEFINE_RING_TYPES(blk32, struct blk32_request, struct blk32_response);
+
+_Static_assert(sizeof(struct blk32_request) == 108, "x86_32 request is 108 bytes");
+_Static_assert(offsetof(struct blk32_request, u.rw.id) == 4, "x86_32 rw id at 4");
+_Static_assert(offsetof(struct blk32_request, u.rw.seg) == 20, "x86_32 segments at 20");
+_Static_assert(offsetof(struct blk32_request, u.indirect.nr_segments) == 2,
+	       "x86_32 indirect nr_segments at 2");
+_Static_assert(offsetof(struct blk32_request, u.indirect.id) == 4, "x86_32 indirect id at 4");
+_Static_assert(offsetof(struct blk32_request, u.indirect.indirect_grefs) == 24,
+	       "x86_32 indirect grefs at 24");
+_Static_assert(sizeof(struct blk32_response) == 12, "x86_32 response is 12 bytes");
+_Static_assert(offsetof(struct blk32_response, status) == 10, "x86_32 status at 10");
+_Static_assert(sizeof(union blk32_sring_entry) == 108, "x86_32 ring entries are 108 bytes");
+
 #define PAGE		4096
-#define NDATA		2		/* data pages: [0] for I/O, [1] indirect */
+#define SECTOR		512
+/* data pages: [0] for I/O, [1] indirect segment list, [2..5] multi-segment */
+#define NDATA		6
+#define MULTI		2		/* first of the multi-segment pages */
 #define RESPONSE_MS	5000
 
 static FILE *console;
@@ -62,6 +125,7 @@ static blkif_front_ring_t ring;
 static uint8_t *data;			/* NDATA granted pages */
 static uint32_t data_gref[NDATA];
 static uint64_t sectors;
+static int abi32;			/* the x86_32-abi layout, not native */
 
 static void report(int ok, const char *what, const char *fmt, ...)
 {
@@ -151,6 +215,9 @@ static int grant_pages(void)
 		return -1;
 	SHARED_RING_INIT((blkif_sring_t *)p);
 	FRONT_RING_INIT(&ring, (blkif_sring_t *)p, PAGE);
+	/* Same header and indexes either way; only the entries differ. */
+	if (abi32)
+		ring.nr_ents = __RING_SIZE((struct blk32_sring *)p, PAGE);
 	if (xs_write(fe, "ring-ref", "%u", one.gref_ids[0]))
 		return -1;
 	/* The data pages. */
@@ -197,7 +264,8 @@ static int setup(const char *devid)
 		return -1;
 	if (grant_pages() || xs_write(fe, "feature-persistent", "0") ||
 	    xs_write(fe, "event-channel", "%u", port) ||
-	    xs_write(fe, "protocol", "x86_64-abi") || xs_write(fe, "state", "3"))
+	    xs_write(fe, "protocol", abi32 ? "x86_32-abi" : "x86_64-abi") ||
+	    xs_write(fe, "state", "3"))
 		return -1;
 	if (wait_state(be, 4))
 		return -1;
@@ -213,9 +281,27 @@ static void notify(void)
 	ioctl(evtchn_fd, IOCTL_EVTCHN_NOTIFY, &n);
 }
 
+/* The id and status of response slot @i, in the ring's layout. */
+static void get_response(RING_IDX i, uint64_t *id, int *status)
+{
+	if (abi32) {
+		struct blk32_sring *s = (struct blk32_sring *)ring.sring;
+		struct blk32_response *r = &s->ring[i & (ring.nr_ents - 1)].rsp;
+
+		*id = r->id;
+		*status = r->status;
+	} else {
+		blkif_response_t *r = RING_GET_RESPONSE(&ring, i);
+
+		*id = r->id;
+		*status = r->status;
+	}
+}
+
 /*
  * Wait for the response to request @id; returns its status, or 1 if none
- * came within RESPONSE_MS.
+ * came within RESPONSE_MS.  A response with another id is noted on the
+ * console: with one request in flight it means a misplaced or garbled id.
  */
 static int response(uint64_t id)
 {
@@ -226,11 +312,15 @@ static int response(uint64_t id)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		while (RING_HAS_UNCONSUMED_RESPONSES(&ring)) {
-			blkif_response_t *r = RING_GET_RESPONSE(&ring, ring.rsp_cons);
+			uint64_t rid;
+			int status;
 
-			ring.rsp_cons++;
-			if (r->id == id)
-				return r->status;
+			get_response(ring.rsp_cons++, &rid, &status);
+			if (rid == id)
+				return status;
+			fprintf(console, "hostile frontend: note: response id %" PRIu64
+				" status %d while waiting for id %" PRIu64 "\n",
+				rid, status, id);
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		long ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
@@ -311,26 +401,13 @@ static void valid_read(const char *what)
 		report(1, what, "OKAY, sector 0 holds dom0's pattern");
 }
 
-int main(int argc, char **argv)
+/* The attacks, in the native layout; ends with the ring stopped. */
+static void native_attacks(void)
 {
 	blkif_request_t *req;
 	blkif_request_indirect_t *ind;
 	blkif_request_discard_t *dis;
 	struct blkif_request_segment *segs;
-
-	console = fopen("/dev/console", "w");
-	if (!console)
-		console = stderr;
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s DEVID\n", argv[0]);
-		return 2;
-	}
-	if (setup(argv[1])) {
-		report(0, "connect to the backend", "%s (backend %s)", strerror(errno), be);
-		return 2;
-	}
-	report(1, "connect to the backend", "%s, %" PRIu64 " sectors, ring of %u",
-	       be, sectors, RING_SIZE(&ring));
 
 	valid_read("a valid 4 KiB read");
 
@@ -451,6 +528,167 @@ int main(int argc, char **argv)
 		else
 			report(0, "req_prod 1000 requests ahead", "a response (%s) came back", status_name(s));
 	}
+}
+
+/* ---- the x86_32-abi layout ---- */
+
+/* A one-segment read of sector 0 into data page 0 on the next slot. */
+static struct blk32_request *next_request32(uint8_t op)
+{
+	struct blk32_sring *s = (struct blk32_sring *)ring.sring;
+	struct blk32_request *req = &s->ring[ring.req_prod_pvt & (ring.nr_ents - 1)].req;
+
+	memset(req, 0, sizeof(*req));
+	req->operation = op;
+	req->u.rw.nr_segments = 1;
+	req->u.rw.id = next_id;
+	req->u.rw.seg[0] = (struct blkif_request_segment){ data_gref[0], 0, 7 };
+	return req;
+}
+
+static struct blk32_request *next_indirect32(uint8_t op, uint16_t nr_segments)
+{
+	struct blk32_request *req = next_request32(BLKIF_OP_INDIRECT);
+
+	memset(&req->u, 0, sizeof(req->u));
+	req->u.indirect.indirect_op = op;
+	req->u.indirect.nr_segments = nr_segments;
+	req->u.indirect.id = next_id;
+	req->u.indirect.indirect_grefs[0] = data_gref[1];
+	return req;
+}
+
+/*
+ * expect_read WHAT STATUS BUF FIRST N: the read succeeded and BUF holds
+ * sectors FIRST..FIRST+N-1 of dom0's pattern, each starting with its number.
+ */
+static void expect_read(const char *what, int s, const uint8_t *buf,
+			uint64_t first, unsigned int n)
+{
+	char want[12];
+
+	if (s != BLKIF_RSP_OKAY) {
+		report(0, what, "got %s (%d)", status_name(s), s);
+		return;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		snprintf(want, sizeof(want), "%010" PRIu64 " ", first + i);
+		if (memcmp(buf + i * SECTOR, want, 11)) {
+			report(0, what, "OKAY but sector %" PRIu64 " reads '%.11s'",
+			       first + i, (const char *)buf + i * SECTOR);
+			return;
+		}
+	}
+	report(1, what, "OKAY, sectors %" PRIu64 "-%" PRIu64 " hold dom0's pattern",
+	       first, first + n - 1);
+}
+
+static void x86_32_checks(void)
+{
+	uint8_t *multi = data + MULTI * PAGE;
+	struct blkif_request_segment *segs;
+	struct blk32_request *req;
+	char path[300], val[32];
+	unsigned int n;
+
+	memset(data, 0xaa, PAGE);
+	next_request32(BLKIF_OP_READ);
+	expect_read("x86_32: a 1-segment read of sectors 0-7", send(), data, 0, 8);
+
+	/* Four whole pages: sectors 8-39. */
+	memset(multi, 0xaa, 4 * PAGE);
+	req = next_request32(BLKIF_OP_READ);
+	req->u.rw.nr_segments = 4;
+	req->u.rw.sector_number = 8;
+	for (int i = 0; i < 4; i++)
+		req->u.rw.seg[i] = (struct blkif_request_segment){ data_gref[MULTI + i], 0, 7 };
+	expect_read("x86_32: a 4-segment read of 4 pages", send(), multi, 8, 32);
+
+	/* The direct maximum, one sector each, packed into consecutive slots. */
+	memset(multi, 0xaa, 4 * PAGE);
+	req = next_request32(BLKIF_OP_READ);
+	req->u.rw.nr_segments = BLKIF_MAX_SEGMENTS_PER_REQUEST;
+	req->u.rw.sector_number = 100;
+	for (int i = 0; i < BLKIF_MAX_SEGMENTS_PER_REQUEST; i++)
+		req->u.rw.seg[i] = (struct blkif_request_segment){
+			data_gref[MULTI + i / 8], i % 8, i % 8 };
+	expect_read("x86_32: an 11-segment read of one sector each", send(), multi,
+		    100, BLKIF_MAX_SEGMENTS_PER_REQUEST);
+
+	snprintf(path, sizeof(path), "%s/feature-max-indirect-segments", be);
+	n = xs_read(path, val, sizeof(val)) ? 0 : strtoul(val, NULL, 10);
+	if (n > 4 * PAGE / SECTOR)
+		n = 4 * PAGE / SECTOR;
+	if (n > BLKIF_MAX_SEGMENTS_PER_REQUEST) {
+		/* One sector per segment over four pages: sectors 200-. */
+		segs = (struct blkif_request_segment *)(data + PAGE);
+		for (unsigned int i = 0; i < n; i++)
+			segs[i] = (struct blkif_request_segment){
+				data_gref[MULTI + i / 8], i % 8, i % 8 };
+		memset(multi, 0xaa, 4 * PAGE);
+		req = next_indirect32(BLKIF_OP_READ, n);
+		req->u.indirect.sector_number = 200;
+		expect_read("x86_32: an indirect read", send(), multi, 200, n);
+	} else {
+		fprintf(console, "hostile frontend: x86_32: no indirect read: "
+			"feature-max-indirect-segments is '%s'\n", n ? val : "absent");
+	}
+
+	next_request32(0x77);
+	expect_error("x86_32: unknown operation 0x77", send());
+
+	req = next_request32(BLKIF_OP_READ);
+	req->u.rw.nr_segments = BLKIF_MAX_SEGMENTS_PER_REQUEST + 1;
+	expect_error("x86_32: read with 12 segments", send());
+
+	req = next_request32(BLKIF_OP_READ);
+	req->u.rw.sector_number = sectors;
+	expect_error("x86_32: read at the first sector past the end", send());
+
+	req = next_request32(BLKIF_OP_READ);
+	req->u.rw.sector_number = sectors - 4;
+	expect_error("x86_32: read of 8 sectors straddling the end", send());
+
+	memset(data, 0x5a, PAGE);
+	next_request32(BLKIF_OP_WRITE);
+	expect_error("x86_32: write to the read-only disk", send());
+
+	next_indirect32(BLKIF_OP_READ, 4096);
+	expect_error("x86_32: indirect read with 4096 segments", send());
+
+	next_indirect32(BLKIF_OP_WRITE, 16);
+	expect_error("x86_32: indirect write to the read-only disk", send());
+
+	memset(data, 0xaa, PAGE);
+	next_request32(BLKIF_OP_READ);
+	expect_read("x86_32: a valid read after the bad requests", send(), data, 0, 8);
+}
+
+int main(int argc, char **argv)
+{
+	console = fopen("/dev/console", "w");
+	if (!console)
+		console = stderr;
+	if (argc == 3 && !strcmp(argv[1], "--x86_32")) {
+		abi32 = 1;
+		argv++;
+		argc--;
+	}
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s [--x86_32] DEVID\n", argv[0]);
+		return 2;
+	}
+	if (setup(argv[1])) {
+		report(0, abi32 ? "x86_32: connect to the backend" : "connect to the backend",
+		       "%s (backend %s)", strerror(errno), be);
+		return 2;
+	}
+	report(1, abi32 ? "x86_32: connect to the backend" : "connect to the backend",
+	       "%s, %" PRIu64 " sectors, ring of %u", be, sectors, RING_SIZE(&ring));
+	if (abi32)
+		x86_32_checks();
+	else
+		native_attacks();
 	xs_write(fe, "hostile-done", "1");
 	return failed;
 }

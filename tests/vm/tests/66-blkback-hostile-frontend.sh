@@ -9,8 +9,11 @@
 # flush, barrier, discard and secure discard of the read-only disk, each of
 # which must get an error response while valid reads before and after
 # work, and finally req_prod 1000 requests ahead, after which the backend
-# must stop serving that ring. dom0 must survive (the bed fails the test
-# on any kernel WARNING/BUG), the RAM disk must be unchanged, and the
+# must stop serving that ring. Then the same program drives xvdc, a second
+# read-only RAM disk with the pattern, with protocol x86_32-abi (the 32-bit
+# PV guest ring layout): 1-, 4-, 11-segment and indirect reads must return
+# the pattern, bad requests an error carrying their id. dom0 must survive (the bed fails the test
+# on any kernel WARNING/BUG), the RAM disks must be unchanged, and the
 # backend must go away cleanly with the guest.
 set -uo pipefail
 # shellcheck source=SCRIPTDIR/../lib/dom0-lib.sh
@@ -26,10 +29,12 @@ cleanup() {
 }
 trap 'rc=$?; cleanup; (exit $rc); _vm_exit' EXIT
 
-bb_brd 1 16 || { fail "brd RAM disk /dev/ram0"; exit 1; }
+bb_brd 2 16 || { fail "brd RAM disks /dev/ram0 and /dev/ram1"; exit 1; }
 bb_pwrite /dev/ram0 0 16 dom0
+bb_pwrite /dev/ram1 0 16 dom0
 md5=$(bb_md5 /dev/ram0 0 16)
-if guest_create "$g" --test blkback-hostile "disk=['phy:/dev/ram0,xvdb,r']"; then
+md5_32=$(bb_md5 /dev/ram1 0 16)
+if guest_create "$g" --test blkback-hostile "disk=['phy:/dev/ram0,xvdb,r','phy:/dev/ram1,xvdc,r']"; then
 	pass "xl create $g"
 else
 	fail "xl create $g" "see tests/$TEST_NAME/$g.xl-create.log"
@@ -38,6 +43,7 @@ fi
 domid=$(guest_domid "$g")
 guest_wait_console "$g" '^GUEST-DONE' 150 >/dev/null || fail "guest finishes its attacks" "no GUEST-DONE within 150 s"
 xenstore-ls -f "$(bb_be "$domid" xvdb)" >"$TEST_LOGDIR/backend.xenstore" 2>&1
+xenstore-ls -f "$(bb_be "$domid" xvdc)" >"$TEST_LOGDIR/backend-x86_32.xenstore" 2>&1
 guest_collect "$g" || true
 n=0
 while guest_domid "$g" >/dev/null && [[ $n -lt 150 ]]; do
@@ -62,6 +68,12 @@ if [[ $got == "$md5" ]]; then
 	pass "the read-only RAM disk is unchanged (md5 $got)"
 else
 	fail "the read-only RAM disk is unchanged" "md5 $got, was $md5"
+fi
+got=$(bb_md5 /dev/ram1 0 16)
+if [[ $got == "$md5_32" ]]; then
+	pass "the x86_32 run's read-only RAM disk is unchanged (md5 $got)"
+else
+	fail "the x86_32 run's read-only RAM disk is unchanged" "md5 $got, was $md5_32"
 fi
 # dom0 still works: its block layer and xenstore answer.
 check "dom0 still reads its RAM disk and xenstore" bash -c "dd if=/dev/ram0 of=/dev/null bs=1M count=1 iflag=direct status=none && xenstore-read /local/domain/0/name" || true
