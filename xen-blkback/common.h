@@ -72,7 +72,6 @@ struct xdb_req {
 	struct xdb_ring *ring;
 	u64 id;
 	u8 operation;
-	enum xdb_io_kind kind;
 	atomic_t pending;		/* bios in flight, plus one */
 	int status;			/* BLKIF_RSP_*; first error wins */
 	unsigned int nr_segs;
@@ -139,10 +138,8 @@ struct xdb_vbd {
 	struct xdb_bdev bdev;
 	bool bdev_open;
 	u32 major, minor;
-	bool readonly;
 	bool cdrom;
-	bool discard_enable;		/* the toolstack's discard-enable */
-	struct xdb_disk_limits limits;
+	struct xdb_disk_limits limits;	/* readonly among them */
 	bool flush;
 
 	struct xenbus_watch phys_watch;
@@ -155,7 +152,7 @@ struct xdb_vbd {
 };
 
 /* ring.c */
-int xdb_ring_connect(struct xdb_ring *ring, const grant_ref_t *grefs,
+int xdb_ring_connect(struct xdb_ring *ring, grant_ref_t *grefs,
 		     unsigned int nr_grefs, evtchn_port_t evtchn);
 void xdb_ring_disconnect(struct xdb_ring *ring);
 void xdb_ring_respond(struct xdb_ring *ring, u64 id, u8 operation,

@@ -87,7 +87,6 @@ static void dispatch(struct xdb_ring *ring, const struct blkif_request *breq)
 	ring->inflight++;
 	req->id = io.id;
 	req->operation = io.operation;
-	req->kind = io.kind;
 	req->status = BLKIF_RSP_OKAY;
 	req->nr_segs = 0;
 
@@ -311,7 +310,7 @@ static int alloc_scratch(struct xdb_ring *ring)
  * Map the ring the frontend granted, bind its event channel and start its
  * thread.  On failure the caller calls xdb_ring_disconnect.
  */
-int xdb_ring_connect(struct xdb_ring *ring, const grant_ref_t *grefs,
+int xdb_ring_connect(struct xdb_ring *ring, grant_ref_t *grefs,
 		     unsigned int nr_grefs, evtchn_port_t evtchn)
 {
 	struct xdb_vbd *vbd = ring->vbd;
@@ -326,8 +325,7 @@ int xdb_ring_connect(struct xdb_ring *ring, const grant_ref_t *grefs,
 	ring->max_segs = max_t(unsigned int, BLKIF_MAX_SEGMENTS_PER_REQUEST,
 			       vbd->limits.max_indirect_segs);
 
-	err = xenbus_map_ring_valloc(vbd->dev, (grant_ref_t *)grefs, nr_grefs,
-				     &ring->sring);
+	err = xenbus_map_ring_valloc(vbd->dev, grefs, nr_grefs, &ring->sring);
 	if (err)
 		return err;
 	xdb_abi_init_ring(&ring->br, ring->abi, ring->sring,

@@ -23,7 +23,7 @@ static ssize_t mode_show(struct device *d, struct device_attribute *attr,
 {
 	struct xdb_vbd *vbd = dev_get_drvdata(d);
 
-	return sysfs_emit(buf, "%s\n", vbd->readonly ? "r" : "w");
+	return sysfs_emit(buf, "%s\n", vbd->limits.readonly ? "r" : "w");
 }
 static DEVICE_ATTR_RO(mode);
 

@@ -201,7 +201,7 @@ static unsigned int vdisk_info(struct xdb_vbd *vbd)
 {
 	unsigned int info = 0;
 
-	if (vbd->readonly)
+	if (vbd->limits.readonly)
 		info |= VDISK_READONLY;
 	if (vbd->cdrom)
 		info |= VDISK_CDROM;
@@ -284,6 +284,7 @@ static int open_backing(struct xdb_vbd *vbd, unsigned int major,
 	struct xenbus_device *dev = vbd->dev;
 	struct xdb_disk_limits *lim = &vbd->limits;
 	struct block_device *bdev;
+	bool discard_enable;
 	char *s;
 	int err;
 
@@ -292,16 +293,16 @@ static int open_backing(struct xdb_vbd *vbd, unsigned int major,
 		xenbus_dev_fatal(dev, PTR_ERR(s), "reading mode");
 		return PTR_ERR(s);
 	}
-	vbd->readonly = !strchr(s, 'w');
+	lim->readonly = !strchr(s, 'w');
 	kfree(s);
 	s = xenbus_read(XBT_NIL, dev->nodename, "device-type", NULL);
 	vbd->cdrom = !IS_ERR(s) && !strcmp(s, "cdrom");
 	if (!IS_ERR(s))
 		kfree(s);
-	vbd->discard_enable = xenbus_read_unsigned(dev->nodename,
-						   "discard-enable", 1);
+	discard_enable = xenbus_read_unsigned(dev->nodename, "discard-enable",
+					      1);
 
-	err = xdb_bdev_open(&vbd->bdev, MKDEV(major, minor), !vbd->readonly);
+	err = xdb_bdev_open(&vbd->bdev, MKDEV(major, minor), !lim->readonly);
 	if (err) {
 		xenbus_dev_fatal(dev, err, "opening device %x:%x", major, minor);
 		return err;
@@ -311,12 +312,11 @@ static int open_backing(struct xdb_vbd *vbd, unsigned int major,
 	vbd->major = major;
 	vbd->minor = minor;
 	if (bdev_read_only(bdev))
-		vbd->readonly = true;
+		lim->readonly = true;
 	vbd->flush = bdev_write_cache(bdev);
 	lim->sectors = bdev_nr_sectors(bdev);
 	lim->block_sectors = bdev_logical_block_size(bdev) >> SECTOR_SHIFT;
-	lim->readonly = vbd->readonly;
-	lim->discard = vbd->discard_enable && bdev_max_discard_sectors(bdev);
+	lim->discard = discard_enable && bdev_max_discard_sectors(bdev);
 	lim->secure_discard = lim->discard &&
 			      bdev_max_secure_erase_sectors(bdev);
 	return 0;
