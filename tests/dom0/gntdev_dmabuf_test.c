@@ -38,10 +38,10 @@ typedef uint32_t grant_ref_t;
 
 #define CHECK_AREA "gntdev-dmabuf"
 #include "check.h"
+#include "gntdev_stats.h"
 #include "gntshare.h"
 
 #define DEV		"/dev/xen/gntdev"
-#define STATS		"/sys/kernel/debug/xen-gntdev/stats"
 #define LIMIT		"/sys/module/xen_gntdev/parameters/limit"
 #define BAD_REF		0x7fffffffu	/* beyond any grant table */
 #define NEXP		8		/* guest pages exported */
@@ -57,23 +57,7 @@ static void expect_errno(const char *what, int rc, int want)
 
 /* ---- debugfs counters ---- */
 
-struct stats {
-	long maps, mapped;
-};
-
 static struct stats base;
-
-static int stats_read(struct stats *s)
-{
-	FILE *f = fopen(STATS, "r");
-	int n;
-
-	if (!f)
-		return -1;
-	n = fscanf(f, "maps %ld grant_mappings %ld", &s->maps, &s->mapped);
-	fclose(f);
-	return n == 2 ? 0 : -1;
-}
 
 /* The counters equal the baseline plus @dmaps, @dmapped, within 3 s. */
 static void expect_stats(const char *what, long dmaps, long dmapped)

@@ -45,12 +45,12 @@ typedef uint32_t grant_ref_t;
 
 #define CHECK_AREA "gntdev-stress"
 #include "check.h"
+#include "gntdev_stats.h"
 #include "gntshare.h"
 
 #define GNTCOPY_source_gref	(1 << 0)	/* ABI: xen/interface/grant_table.h */
 
 #define DEV		"/dev/xen/gntdev"
-#define STATS		"/sys/kernel/debug/xen-gntdev/stats"
 #define CYCLES		4000
 #define KILLS		500	/* of each kind */
 #define MAX_GRANTS	64	/* most grants a cycle or child maps at once */
@@ -60,22 +60,6 @@ static int notify_port;		/* dom0's end of the guest's port */
 static int have_stats = 1;	/* 0 with --in-tree */
 
 /* ---- counters and memory ---- */
-
-struct stats {
-	long maps, mapped;
-};
-
-static int stats_read(struct stats *s)
-{
-	FILE *f = fopen(STATS, "r");
-	int n;
-
-	if (!f)
-		return -1;
-	n = fscanf(f, "maps %ld grant_mappings %ld", &s->maps, &s->mapped);
-	fclose(f);
-	return n == 2 ? 0 : -1;
-}
 
 /* The counters equal @want, within 5 s (the last unmaps may be deferred). */
 static void expect_stats(const char *what, const struct stats *want)

@@ -47,6 +47,7 @@ typedef uint32_t grant_ref_t;
 
 #define CHECK_AREA "gntdev"
 #include "check.h"
+#include "gntdev_stats.h"
 #include "gntshare.h"
 
 /* From Xen's public grant_table.h, which user space does not get. */
@@ -56,7 +57,6 @@ typedef uint32_t grant_ref_t;
 #define BAD_REF		0x7fffffffu	/* beyond any grant table */
 #define NO_DOMAIN	32000		/* a domain id no domain has */
 #define DEV		"/dev/xen/gntdev"
-#define STATS		"/sys/kernel/debug/xen-gntdev/stats"
 #define LIMIT		"/sys/module/xen_gntdev/parameters/limit"
 
 static int pv;				/* PV dom0: user + kernel mapping per page */
@@ -143,24 +143,8 @@ static int probe(volatile uint8_t *p, int write)
 
 /* ---- debugfs counters ---- */
 
-struct stats {
-	long maps, mapped;
-};
-
 static struct stats base;
 static int have_stats = 1;	/* 0 with --in-tree: the kernel's own module */
-
-static int stats_read(struct stats *s)
-{
-	FILE *f = fopen(STATS, "r");
-	int n;
-
-	if (!f)
-		return -1;
-	n = fscanf(f, "maps %ld grant_mappings %ld", &s->maps, &s->mapped);
-	fclose(f);
-	return n == 2 ? 0 : -1;
-}
 
 /*
  * The counters, once they equal the baseline plus @dmaps and @dmapped:
