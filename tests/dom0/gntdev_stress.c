@@ -82,7 +82,9 @@ static void expect_stats(const char *what, const struct stats *want)
 /*
  * Memory a leak would take away: free plus page cache (both after caches
  * are dropped, so that a log file's growth is not taken for a leak), and
- * unreclaimable slab, in KiB.
+ * unreclaimable slab, in KiB.  Free counts the pages parked in the per-cpu
+ * free lists too: MemFree leaves them out, and they swing by megabytes as
+ * a thousand processes come and go.
  */
 struct mem {
 	long avail, slab;
@@ -93,6 +95,22 @@ static long meminfo(const char *buf, const char *key)
 	const char *p = strstr(buf, key);
 
 	return p ? strtol(p + strlen(key), NULL, 10) : 0;
+}
+
+/* Pages in the per-cpu free lists, in KiB: /proc/zoneinfo's "count:"s. */
+static long percpu_free_kib(void)
+{
+	FILE *f = fopen("/proc/zoneinfo", "r");
+	char line[256];
+	long sum = 0, n;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " count: %ld", &n) == 1)
+			sum += n;
+	fclose(f);
+	return sum * (PAGE / 1024);
 }
 
 static void mem_read_once(struct mem *m)
@@ -113,7 +131,7 @@ static void mem_read_once(struct mem *m)
 		close(fd);
 	buf[n > 0 ? n : 0] = 0;
 	m->avail = meminfo(buf, "\nMemFree:") + meminfo(buf, "\nBuffers:") +
-		   meminfo(buf, "\nCached:");
+		   meminfo(buf, "\nCached:") + percpu_free_kib();
 	m->slab = meminfo(buf, "\nSUnreclaim:");
 }
 
