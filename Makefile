@@ -20,7 +20,7 @@
 # builds for several kernels do not overwrite each other's objects.
 
 # What a build needs; also what DKMS gets under /usr/src.
-SRC_ITEMS := Kbuild Makefile VERSION dkms.conf compat xen-evtchn xen-gntdev
+SRC_ITEMS := Kbuild Makefile VERSION dkms.conf compat xen-evtchn xen-gntdev xen-netback
 BUILD     := $(CURDIR)/build
 
 ifneq ($(KDIR),)
