@@ -5,7 +5,7 @@
 # output on one line, its last 1000 bytes). The agent runs in the
 # background, so that the guest then idles (guest_wait=1) and keeps serving
 # dom0 until it shuts the guest down; it goes on after xl save/restore.
-# guest-programs: iperf3 ethtool
+# guest-programs: iperf3 ethtool build/tests/nbhostile
 # shellcheck source=SCRIPTDIR/../guest-lib.sh
 . /lib/guest-lib.sh
 
