@@ -50,8 +50,10 @@ typedef uint16_t domid_t;	/* the UAPI headers expect it from the includer */
 #include <xen/evtchn.h>
 #include <xen/gntalloc.h>
 
-/* Xen's public headers, at their latest interface version, leave the
- * barriers to the includer. */
+/*
+ * Xen's public headers, at their latest interface version, leave the
+ * barriers to the includer.
+ */
 #define __XEN_TOOLS__
 #define xen_mb()	__sync_synchronize()
 #define xen_rmb()	__sync_synchronize()
@@ -304,15 +306,64 @@ static void chain(unsigned int n, unsigned int total, unsigned int each)
 		slot(i, 0, each, i + 1 < n ? NETTXF_more_data : 0);
 }
 
-static int attack(const char *a)
+/* collect: the responses to slots [FROM, TO) within SECS; "-" if none. */
+static void collect(RING_IDX from, RING_IDX to, int secs, char *out, size_t len)
 {
+	int16_t st[MAX_SLOTS];
+	int got[MAX_SLOTS] = { 0 };
+	unsigned int n = to - from, i, done = 0;
+	int t;
+	size_t o = 0;
+
+	if (n > MAX_SLOTS)
+		n = MAX_SLOTS;
+	for (t = 0; t < secs * 20 && done < n; t++) {
+		while (tx.rsp_cons != tx.sring->rsp_prod) {
+			netif_tx_response_t *r;
+			uint16_t id;
+
+			xen_rmb();
+			r = RING_GET_RESPONSE(&tx, tx.rsp_cons);
+			id = r->id;
+			tx.rsp_cons++;
+			/* Extra info slots get NULL responses with no id. */
+			if (r->status == NETIF_RSP_NULL)
+				continue;
+			for (i = 0; i < n; i++) {
+				if ((from + i) % RING_SIZE(&tx) == id && !got[i]) {
+					got[i] = 1;
+					st[i] = r->status;
+					done++;
+					break;
+				}
+			}
+		}
+		if (done < n)
+			usleep(50000);
+	}
+	out[0] = '\0';
+	for (i = 0; i < n && o + 8 < len; i++) {
+		if (!got[i])
+			o += snprintf(out + o, len - o, "%s-", i ? "," : "");
+		else
+			o += snprintf(out + o, len - o, "%s%d", i ? "," : "", st[i]);
+	}
+}
+
+/* probe: a well-formed 60-byte frame in the next slot. */
+static void probe(void)
+{
+	frame(NDATA - 1, PROBE_LEN);
+	slot(NDATA - 1, 0, PROBE_LEN, 0);
+}
+
+/* attack: put the malformed packet on the ring (not yet pushed). */
+static void attack(const char *a)
+{
+	unsigned int i;
+
 	if (!strcmp(a, "none")) {
-		return 0;
-	} else if (!strcmp(a, "far")) {
-		/* Nothing real: only the producer index, far ahead. */
-		tx.sring->req_prod = tx.req_prod_pvt + 5 * RING_SIZE(&tx);
-		kick();
-		return 1;
+		return;
 	} else if (!strcmp(a, "offset")) {
 		frame(0, 200);
 		slot(0, PAGE - 100, 200, 0);
@@ -337,10 +388,10 @@ static int attack(const char *a)
 	} else if (!strcmp(a, "zerofrag")) {
 		chain(18, 60, 0);
 	} else if (!strcmp(a, "tinyhdr")) {
-		unsigned int i;
-
-		/* 200 bytes from page 0: 1 byte in the first slot, 16 in
-		 * 1-byte slots, the other 183 in the last one. */
+		/*
+		 * 200 bytes from page 0: 1 byte in the first slot, 16 in
+		 * 1-byte slots, the other 183 in the last one.
+		 */
 		frame(0, 200);
 		slot(0, 0, 200, NETTXF_more_data);
 		for (i = 1; i <= 16; i++)
@@ -350,57 +401,13 @@ static int attack(const char *a)
 		fprintf(stderr, "nbhostile: unknown attack %s\n", a);
 		exit(2);
 	}
-	RING_PUSH_REQUESTS(&tx);
-	kick();
-	return 1;
-}
-
-/* collect: the responses to slots [FROM, TO) within SECS; "-" if none. */
-static void collect(RING_IDX from, RING_IDX to, int secs, char *out, size_t len)
-{
-	int16_t st[MAX_SLOTS];
-	int got[MAX_SLOTS] = { 0 };
-	unsigned int n = to - from, i, done = 0;
-	int t;
-	size_t o = 0;
-
-	if (n > MAX_SLOTS)
-		n = MAX_SLOTS;
-	for (t = 0; t < secs * 20 && done < n; t++) {
-		while (tx.rsp_cons != tx.sring->rsp_prod) {
-			netif_tx_response_t *r;
-			uint16_t id;
-
-			xen_rmb();
-			r = RING_GET_RESPONSE(&tx, tx.rsp_cons);
-			id = r->id;
-			tx.rsp_cons++;
-			for (i = 0; i < n; i++) {
-				if ((from + i) % RING_SIZE(&tx) == id && !got[i]) {
-					got[i] = 1;
-					st[i] = r->status;
-					done++;
-					break;
-				}
-			}
-		}
-		if (done < n)
-			usleep(50000);
-	}
-	out[0] = '\0';
-	for (i = 0; i < n && o + 8 < len; i++) {
-		if (!got[i])
-			o += snprintf(out + o, len - o, "%s-", i ? "," : "");
-		else
-			o += snprintf(out + o, len - o, "%s%d", i ? "," : "", st[i]);
-	}
 }
 
 int main(int argc, char **argv)
 {
-	char bad[MAX_SLOTS * 4 + 8] = "", pr[16];
-	RING_IDX from, to;
-	const char *probe;
+	char bad[MAX_SLOTS * 4 + 8] = "-", pr[16];
+	const char *verdict;
+	RING_IDX from;
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: nbhostile DEVID ATTACK\n");
@@ -410,28 +417,35 @@ int main(int argc, char **argv)
 	setup();
 	connect_backend();
 
-	from = tx.req_prod_pvt;
-	if (attack(argv[2]) && strcmp(argv[2], "far")) {
-		to = tx.req_prod_pvt;
-		collect(from, to, 2, bad, sizeof(bad));
-	}
-
-	probe = "none";
-	if (strcmp(argv[2], "far")) {
-			from = tx.req_prod_pvt;
-		frame(NDATA - 1, PROBE_LEN);
-		slot(NDATA - 1, 0, PROBE_LEN, 0);
+	if (!strcmp(argv[2], "far")) {
+		/*
+		 * A real probe in the next slot, but the producer index far
+		 * beyond it: a backend that did not stop would answer it.
+		 */
+		from = tx.req_prod_pvt;
+		probe();
+		xen_wmb();
+		tx.sring->req_prod = tx.req_prod_pvt + 4 * RING_SIZE(&tx);
+		kick();
+	} else {
+		from = tx.req_prod_pvt;
+		attack(argv[2]);
+		if (tx.req_prod_pvt != from) {
+			RING_PUSH_REQUESTS(&tx);
+			kick();
+			collect(from, tx.req_prod_pvt, 2, bad, sizeof(bad));
+		}
+		from = tx.req_prod_pvt;
+		probe();
 		RING_PUSH_REQUESTS(&tx);
 		kick();
-		collect(from, from + 1, 3, pr, sizeof(pr));
-		if (pr[0] == '-')
-			probe = "none";
-		else
-			probe = atoi(pr) == NETIF_RSP_OKAY ? "okay" : "error";
-	} else {
-		sleep(2);
 	}
-	printf("RESULT attack=%s bad=%s probe=%s\n", argv[2], bad[0] ? bad : "-", probe);
+	collect(from, from + 1, 3, pr, sizeof(pr));
+	if (pr[0] == '-')
+		verdict = "none";
+	else
+		verdict = atoi(pr) == NETIF_RSP_OKAY ? "okay" : "error";
+	printf("RESULT attack=%s bad=%s probe=%s\n", argv[2], bad, verdict);
 	fflush(stdout);
 	disconnect_backend();
 	return 0;
