@@ -42,6 +42,20 @@
 #define XNB_MAX_MTU		(65535 - VLAN_ETH_HLEN)
 #define XNB_MCAST_MAX		64
 
+/* Control ring limits (netif.h: Toeplitz keys of 40 octets are usual). */
+#define XNB_HASH_KEY_MAX	40
+#define XNB_HASH_MAPPING_MAX	128
+
+/* Hash state the frontend sets through the control ring. */
+struct xnb_hash {
+	spinlock_t lock;		/* key, size and mapping together */
+	u32 alg;			/* XEN_NETIF_CTRL_HASH_ALGORITHM_* */
+	u32 flags;			/* XEN_NETIF_CTRL_HASH_TYPE_* */
+	u8 key[XNB_HASH_KEY_MAX];
+	u32 size;			/* mapping entries in use */
+	u32 mapping[XNB_HASH_MAPPING_MAX];
+};
+
 struct xnb_vif;
 
 /* A guest frame of the current transmit round. */
@@ -171,6 +185,14 @@ struct xnb_vif {
 	unsigned int nr_mcast;
 	u8 mcast[XNB_MCAST_MAX][ETH_ALEN];
 
+	/* Control ring (optional). */
+	struct xen_netif_ctrl_back_ring ctrl;
+	unsigned int ctrl_irq;
+	unsigned int ctrl_nr_queues;
+	struct work_struct ctrl_work;
+	char ctrl_irq_name[IFNAMSIZ + 8];
+	struct xnb_hash hash;
+
 	/* Set by a fatal protocol error; the work below stops the vif. */
 	bool disabled;
 	struct work_struct disable_work;
@@ -202,6 +224,13 @@ void xnb_vif_update_carrier(struct xnb_vif *vif);
 bool xnb_mcast_allowed(struct xnb_vif *vif, const u8 *addr);
 void xnb_mcast_update(struct xnb_vif *vif, u8 type, const u8 *addr);
 void xnb_mcast_clear(struct xnb_vif *vif);
+
+/* hash.c: control ring */
+int xnb_ctrl_connect(struct xnb_vif *vif, grant_ref_t ref, evtchn_port_t port,
+		     unsigned int nr_queues);
+void xnb_ctrl_disconnect(struct xnb_vif *vif);
+int xnb_hash_queue(struct xnb_vif *vif, struct sk_buff *skb,
+		   unsigned int nr_queues);
 
 /* tx.c: guest transmit */
 int xnb_tx_alloc(struct xnb_queue *q);

@@ -35,6 +35,20 @@ drop:
 	return NETDEV_TX_OK;
 }
 
+/* The frontend's hash mapping if it set one, else the stack's choice. */
+static u16 vif_select_queue(struct net_device *dev, struct sk_buff *skb,
+			    struct net_device *sb_dev)
+{
+	struct xnb_vif *vif = netdev_priv(dev);
+	unsigned int nr = READ_ONCE(vif->nr_queues);
+	int q;
+
+	if (nr <= 1)
+		return 0;
+	q = xnb_hash_queue(vif, skb, nr);
+	return q < 0 ? netdev_pick_tx(dev, skb, NULL) : q;
+}
+
 static void vif_get_stats64(struct net_device *dev,
 			    struct rtnl_link_stats64 *st)
 {
@@ -104,6 +118,7 @@ static const struct net_device_ops vif_netdev_ops = {
 	.ndo_open		= vif_open,
 	.ndo_stop		= vif_close,
 	.ndo_start_xmit		= vif_start_xmit,
+	.ndo_select_queue	= vif_select_queue,
 	.ndo_get_stats64	= vif_get_stats64,
 	.ndo_change_mtu		= vif_change_mtu,
 	.ndo_fix_features	= vif_fix_features,
@@ -261,6 +276,7 @@ struct xnb_vif *xnb_vif_create(struct xenbus_device *xbdev, domid_t domid,
 	vif->can_sg = true;
 	vif->ip_csum = true;
 	spin_lock_init(&vif->mcast_lock);
+	spin_lock_init(&vif->hash.lock);
 	INIT_WORK(&vif->disable_work, vif_disable_work);
 	atomic_set(&vif->stalled_queues, 0);
 

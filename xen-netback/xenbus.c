@@ -64,7 +64,7 @@ static int write_features(struct xenbus_device *dev)
 		"feature-sg", "feature-gso-tcpv4", "feature-gso-tcpv6",
 		"feature-ipv6-csum-offload", "feature-rx-copy",
 		"feature-multicast-control",
-		"feature-dynamic-multicast-control",
+		"feature-dynamic-multicast-control", "feature-ctrl-ring",
 	};
 	struct xenbus_transaction xbt;
 	unsigned int i;
@@ -269,6 +269,28 @@ out:
 	return err;
 }
 
+/* The optional control ring: ctrl-ring-ref and event-channel-ctrl. */
+static int connect_ctrl(struct backend *be, unsigned int nr)
+{
+	struct xenbus_device *dev = be->dev;
+	unsigned int ref, port;
+	int err;
+
+	if (xenbus_scanf(XBT_NIL, dev->otherend, "ctrl-ring-ref", "%u",
+			 &ref) != 1)
+		return 0;
+	if (xenbus_scanf(XBT_NIL, dev->otherend, "event-channel-ctrl", "%u",
+			 &port) != 1) {
+		xenbus_dev_fatal(dev, -EINVAL, "ctrl-ring-ref without event-channel-ctrl");
+		return -EINVAL;
+	}
+	err = xnb_ctrl_connect(be->vif, ref, port, nr);
+	if (err)
+		xenbus_dev_fatal(dev, err, "mapping control ring %u, event channel %u",
+				 ref, port);
+	return err;
+}
+
 static void backend_connect(struct backend *be)
 {
 	struct xenbus_device *dev = be->dev;
@@ -302,10 +324,14 @@ static void backend_connect(struct backend *be)
 		if (err)
 			goto fail;
 	}
+	err = connect_ctrl(be, nr);
+	if (err)
+		goto fail;
 	xnb_vif_update_features(vif);
 	err = xnb_vif_start(vif, queues, nr);
 	if (err) {
 		xenbus_dev_fatal(dev, err, "starting %u queues", nr);
+		xnb_ctrl_disconnect(vif);
 		goto fail;
 	}
 	be->connected = true;
@@ -321,6 +347,7 @@ static void backend_disconnect(struct backend *be)
 	if (!be->connected)
 		return;
 	be->connected = false;
+	xnb_ctrl_disconnect(be->vif);
 	xnb_vif_stop(be->vif);
 }
 
@@ -387,7 +414,7 @@ static void netback_remove(struct xenbus_device *dev)
 	if (be->vif) {
 		kobject_uevent(&dev->dev.kobj, KOBJ_OFFLINE);
 		xenbus_rm(XBT_NIL, dev->nodename, "hotplug-status");
-		be->connected = false;
+		backend_disconnect(be);
 		xnb_vif_free(be->vif);
 	}
 	kfree(be->script);
