@@ -100,7 +100,10 @@ void xnb_tx_parse(const struct xen_netif_tx_request *slots, unsigned int avail,
 	i = 1 + pkt->nr_extras;
 	more = slots[0].flags & XEN_NETTXF_more_data;
 	while (more) {
-		if (following >= fatal_slots) {
+		/* Data slots the packet has with the one about to be read. */
+		unsigned int n = following + 2;
+
+		if (n >= fatal_slots) {
 			verdict(pkt, XNB_TX_FATAL, "too many slots in one packet");
 			return;
 		}
@@ -108,7 +111,7 @@ void xnb_tx_parse(const struct xen_netif_tx_request *slots, unsigned int avail,
 			verdict(pkt, XNB_TX_MORE, NULL);
 			return;
 		}
-		if (following >= XEN_NETIF_NR_SLOTS_MIN && !drop)
+		if (n > XEN_NETIF_NR_SLOTS_MIN && !drop)
 			drop = "more slots than the legacy limit";
 		s = &slots[i];
 		if (s->offset + s->size > XEN_PAGE_SIZE) {

@@ -44,8 +44,9 @@ struct xnb_tx_pkt {
 
 /*
  * Parse the packet whose first slot is slots[0], of @avail copied slots.
- * Data slots beyond the legacy limit (XEN_NETIF_NR_SLOTS_MIN) drop the
- * packet; @fatal_slots following slots or more are fatal.
+ * More data slots (the first included) than the legacy limit
+ * (XEN_NETIF_NR_SLOTS_MIN) drop the packet; @fatal_slots or more are
+ * fatal.  @fatal_slots must exceed the legacy limit.
  */
 void xnb_tx_parse(const struct xen_netif_tx_request *slots, unsigned int avail,
 		  unsigned int fatal_slots, struct xnb_tx_pkt *pkt);

@@ -159,24 +159,27 @@ static void chain(unsigned int following, u16 first_size)
 static void test_slot_limits(void)
 {
 	struct xnb_tx_pkt p;
+	unsigned int i;
 
-	chain(XEN_NETIF_NR_SLOTS_MIN, 1000);
+	chain(XEN_NETIF_NR_SLOTS_MIN - 1, 1000);
 	CHECK(parse(256, &p) == XNB_TX_OK &&
-	      p.nr_data == XEN_NETIF_NR_SLOTS_MIN + 1,
-	      "first + 18 following slots (all size 0) are accepted");
-	chain(XEN_NETIF_NR_SLOTS_MIN + 1, 1000);
+	      p.nr_data == XEN_NETIF_NR_SLOTS_MIN,
+	      "18 slots (first + 17, sizes 0) are accepted");
+	chain(XEN_NETIF_NR_SLOTS_MIN, 1000);
 	CHECK(parse(256, &p) == XNB_TX_DROP &&
-	      p.nr_slots == XEN_NETIF_NR_SLOTS_MIN + 2,
-	      "19 following slots: dropped, consumed");
-	chain(FATAL_SLOTS, 1000);
-	CHECK(parse(256, &p) == XNB_TX_DROP, "fatal_skb_slots following: dropped");
-	chain(FATAL_SLOTS + 1, 1000);
-	CHECK(parse(256, &p) == XNB_TX_FATAL, "more than fatal_skb_slots: fatal");
-	/* XSA-432: head plus 18 slots, total <= 128 bytes. */
-	chain(XEN_NETIF_NR_SLOTS_MIN, 100);
-	for (unsigned int i = 1; i <= XEN_NETIF_NR_SLOTS_MIN; i++)
+	      p.nr_slots == XEN_NETIF_NR_SLOTS_MIN + 1,
+	      "19 slots: dropped, all consumed");
+	chain(FATAL_SLOTS - 2, 1000);
+	CHECK(parse(256, &p) == XNB_TX_DROP, "fatal_skb_slots - 1 slots: dropped");
+	chain(FATAL_SLOTS - 1, 1000);
+	CHECK(parse(256, &p) == XNB_TX_FATAL, "fatal_skb_slots slots: fatal");
+	chain(FATAL_SLOTS - 1, 1000);
+	CHECK(parse(5, &p) == XNB_TX_MORE, "a long packet not all on the ring yet: wait");
+	/* XSA-432: head plus 17 slots, total <= 128 bytes. */
+	chain(XEN_NETIF_NR_SLOTS_MIN - 1, 100);
+	for (i = 1; i < XEN_NETIF_NR_SLOTS_MIN; i++)
 		ring[i].size = 1;
-	CHECK(parse(256, &p) == XNB_TX_OK && p.first_len == 100 - 18,
+	CHECK(parse(256, &p) == XNB_TX_OK && p.first_len == 100 - 17,
 	      "tiny slots: sizes add up");
 	chain(300, 1000);
 	CHECK(parse(256, &p) == XNB_TX_FATAL, "whole ring of one packet: fatal");
@@ -216,7 +219,7 @@ static void test_random(void)
 			unsigned int sum = 0;
 
 			if (p.len < XNB_TX_MIN_LEN ||
-			    p.nr_data > XEN_NETIF_NR_SLOTS_MIN + 1 ||
+			    p.nr_data > XEN_NETIF_NR_SLOTS_MIN ||
 			    copy[0].offset + p.first_len > XEN_PAGE_SIZE)
 				bad++;
 			for (i = 0; i < p.nr_data; i++) {
