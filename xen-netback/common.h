@@ -88,9 +88,12 @@ struct xnb_rx_meta {
 	u16 offset;
 	u16 size;
 	u16 flags;			/* XEN_NETRXF_* */
-	bool extra;			/* a GSO extra, not data */
+	u8 extra;			/* XEN_NETIF_EXTRA_TYPE_*, 0: data */
+	bool more_extras;		/* another extra follows */
 	u16 gso_size;
 	u8 gso_type;
+	u8 hash_type;
+	u32 hash;
 };
 
 /* A frame of the current receive round. */
@@ -105,6 +108,9 @@ struct xnb_rx_item {
 /* Guest receive bookkeeping each queued skb carries in skb->cb. */
 struct xnb_rx_cb {
 	unsigned long expires;		/* jiffies: dropped if still queued */
+	u32 hash;			/* the frontend's hash, if has_hash */
+	u8 hash_type;
+	bool has_hash;
 };
 
 #define XNB_RX_CB(skb)	((struct xnb_rx_cb *)(skb)->cb)
@@ -229,6 +235,8 @@ void xnb_mcast_clear(struct xnb_vif *vif);
 int xnb_ctrl_connect(struct xnb_vif *vif, grant_ref_t ref, evtchn_port_t port,
 		     unsigned int nr_queues);
 void xnb_ctrl_disconnect(struct xnb_vif *vif);
+bool xnb_hash_skb(struct xnb_vif *vif, struct sk_buff *skb, u32 *hash,
+		  u8 *type);
 int xnb_hash_queue(struct xnb_vif *vif, struct sk_buff *skb,
 		   unsigned int nr_queues);
 

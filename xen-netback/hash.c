@@ -255,57 +255,75 @@ void xnb_ctrl_disconnect(struct xnb_vif *vif)
 	spin_unlock_bh(&h->lock);
 }
 
+/*
+ * The frontend's Toeplitz hash of @skb over the fields its hash types
+ * name; false when hashing is off or no type applies.  *type gets the
+ * _XEN_NETIF_CTRL_HASH_TYPE_* used.
+ */
+bool xnb_hash_skb(struct xnb_vif *vif, struct sk_buff *skb, u32 *hash,
+		  u8 *type)
+{
+	struct xnb_hash *h = &vif->hash;
+	u32 flags = READ_ONCE(h->flags);
+	u8 buf[36], key[XNB_HASH_KEY_MAX];
+	unsigned int len = 0;
+	struct flow_keys fk;
+	bool tcp;
+
+	if (READ_ONCE(h->alg) != XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ ||
+	    !flags)
+		return false;
+	if (!skb_flow_dissect_flow_keys(skb, &fk, 0))
+		return false;
+	tcp = fk.basic.ip_proto == IPPROTO_TCP;
+	if (fk.basic.n_proto == htons(ETH_P_IP)) {
+		memcpy(buf, &fk.addrs.v4addrs.src, 4);
+		memcpy(buf + 4, &fk.addrs.v4addrs.dst, 4);
+		if (tcp && (flags & XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP)) {
+			memcpy(buf + 8, &fk.ports.src, 2);
+			memcpy(buf + 10, &fk.ports.dst, 2);
+			len = 12;
+			*type = _XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP;
+		} else if (flags & XEN_NETIF_CTRL_HASH_TYPE_IPV4) {
+			len = 8;
+			*type = _XEN_NETIF_CTRL_HASH_TYPE_IPV4;
+		}
+	} else if (fk.basic.n_proto == htons(ETH_P_IPV6)) {
+		memcpy(buf, &fk.addrs.v6addrs.src, 16);
+		memcpy(buf + 16, &fk.addrs.v6addrs.dst, 16);
+		if (tcp && (flags & XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP)) {
+			memcpy(buf + 32, &fk.ports.src, 2);
+			memcpy(buf + 34, &fk.ports.dst, 2);
+			len = 36;
+			*type = _XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP;
+		} else if (flags & XEN_NETIF_CTRL_HASH_TYPE_IPV6) {
+			len = 32;
+			*type = _XEN_NETIF_CTRL_HASH_TYPE_IPV6;
+		}
+	}
+	if (!len)
+		return false;
+
+	spin_lock_bh(&h->lock);
+	memcpy(key, h->key, sizeof(key));
+	spin_unlock_bh(&h->lock);
+	*hash = xen_netif_toeplitz_hash(key, sizeof(key), buf, len);
+	return true;
+}
+
 /* The queue the frontend's hash mapping picks for @skb, or -1: none set. */
 int xnb_hash_queue(struct xnb_vif *vif, struct sk_buff *skb,
 		   unsigned int nr_queues)
 {
 	struct xnb_hash *h = &vif->hash;
-	u32 flags = READ_ONCE(h->flags), hash;
-	struct flow_keys fk;
-	u8 buf[36], key[XNB_HASH_KEY_MAX];
-	unsigned int len = 0, size, q;
-	bool tcp;
+	unsigned int size, q;
+	u32 hash;
+	u8 type;
 
-	if (READ_ONCE(h->alg) != XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ ||
-	    !flags)
+	if (!xnb_hash_skb(vif, skb, &hash, &type))
 		return -1;
-	if (!skb_flow_dissect_flow_keys(skb, &fk, 0))
-		return -1;
-	tcp = fk.basic.ip_proto == IPPROTO_TCP;
-	if (fk.basic.n_proto == htons(ETH_P_IP) &&
-	    (flags & (XEN_NETIF_CTRL_HASH_TYPE_IPV4 |
-		      XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP))) {
-		memcpy(buf, &fk.addrs.v4addrs.src, 4);
-		memcpy(buf + 4, &fk.addrs.v4addrs.dst, 4);
-		len = 8;
-		if (tcp && (flags & XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP)) {
-			memcpy(buf + 8, &fk.ports.src, 2);
-			memcpy(buf + 10, &fk.ports.dst, 2);
-			len = 12;
-		} else if (!(flags & XEN_NETIF_CTRL_HASH_TYPE_IPV4)) {
-			len = 0;
-		}
-	} else if (fk.basic.n_proto == htons(ETH_P_IPV6) &&
-		   (flags & (XEN_NETIF_CTRL_HASH_TYPE_IPV6 |
-			     XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP))) {
-		memcpy(buf, &fk.addrs.v6addrs.src, 16);
-		memcpy(buf + 16, &fk.addrs.v6addrs.dst, 16);
-		len = 32;
-		if (tcp && (flags & XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP)) {
-			memcpy(buf + 32, &fk.ports.src, 2);
-			memcpy(buf + 34, &fk.ports.dst, 2);
-			len = 36;
-		} else if (!(flags & XEN_NETIF_CTRL_HASH_TYPE_IPV6)) {
-			len = 0;
-		}
-	}
-	if (!len)
-		return -1;
-
 	spin_lock_bh(&h->lock);
-	memcpy(key, h->key, sizeof(key));
 	size = h->size;
-	hash = xen_netif_toeplitz_hash(key, sizeof(key), buf, len);
 	q = size ? h->mapping[hash % size] : hash % nr_queues;
 	spin_unlock_bh(&h->lock);
 	return q < nr_queues ? q : 0;

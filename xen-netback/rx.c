@@ -57,6 +57,10 @@ netdev_tx_t xnb_rx_enqueue(struct xnb_queue *q, struct sk_buff *skb)
 
 	XNB_RX_CB(skb)->expires = jiffies +
 		msecs_to_jiffies(xnb_rx_drain_timeout_msecs);
+	/* A frontend that set up hashing gets each frame's hash. */
+	XNB_RX_CB(skb)->has_hash = xnb_hash_skb(q->vif, skb,
+						&XNB_RX_CB(skb)->hash,
+						&XNB_RX_CB(skb)->hash_type);
 	spin_lock_irqsave(&q->rx_queue.lock, flags);
 	/* Past twice the limit the stack ignored a stopped queue. */
 	if (q->rx_queue_bytes > 2 * XNB_RX_QUEUE_BYTES) {
@@ -158,10 +162,12 @@ static unsigned int rx_slots_needed(struct xnb_queue *q, struct sk_buff *skb)
 
 	if (data > limit)
 		return 0;
+	if (XNB_RX_CB(skb)->has_hash)
+		data++;
 	if (skb_is_gso(skb)) {
 		if (rx_gso_type(skb) == XEN_NETIF_GSO_TYPE_NONE)
 			return 0;
-		return data + 1;
+		data++;
 	}
 	return data;
 }
@@ -185,7 +191,7 @@ static void rx_take_slot(struct rx_fill *f, unsigned int meta, u16 offset)
 	q->rx_meta[meta].offset = offset;
 	q->rx_meta[meta].size = 0;
 	q->rx_meta[meta].flags = 0;
-	q->rx_meta[meta].extra = false;
+	q->rx_meta[meta].extra = 0;
 }
 
 /* Copy @len bytes at gfn @gfn, offset @off (one local page) to the guest. */
@@ -248,13 +254,24 @@ static void rx_fill_frame(struct xnb_queue *q, struct xnb_rx_item *it,
 
 	f.next_data = it->meta0 + 1;
 	rx_take_slot(&f, it->meta0, q->rx_headroom);
+	/* Extras follow the first data slot: GSO, then the hash. */
 	if (gso != XEN_NETIF_GSO_TYPE_NONE) {
 		struct xnb_rx_meta *ex = &q->rx_meta[f.next_data++];
 
 		memset(ex, 0, sizeof(*ex));
-		ex->extra = true;
+		ex->extra = XEN_NETIF_EXTRA_TYPE_GSO;
+		ex->more_extras = XNB_RX_CB(skb)->has_hash;
 		ex->gso_type = gso;
 		ex->gso_size = skb_shinfo(skb)->gso_size;
+		first->flags |= XEN_NETRXF_extra_info;
+	}
+	if (XNB_RX_CB(skb)->has_hash) {
+		struct xnb_rx_meta *ex = &q->rx_meta[f.next_data++];
+
+		memset(ex, 0, sizeof(*ex));
+		ex->extra = XEN_NETIF_EXTRA_TYPE_HASH;
+		ex->hash_type = XNB_RX_CB(skb)->hash_type;
+		ex->hash = XNB_RX_CB(skb)->hash;
 		first->flags |= XEN_NETRXF_extra_info;
 	}
 
@@ -300,9 +317,22 @@ static void rx_respond(struct xnb_queue *q, unsigned int nitems)
 			u.rsp = RING_GET_RESPONSE(&q->rx, q->rx.rsp_prod_pvt);
 			if (m->extra) {
 				memset(u.ex, 0, sizeof(*u.ex));
-				u.ex->type = XEN_NETIF_EXTRA_TYPE_GSO;
-				u.ex->u.gso.size = m->gso_size;
-				u.ex->u.gso.type = m->gso_type;
+				u.ex->type = m->extra;
+				if (m->more_extras)
+					u.ex->flags = XEN_NETIF_EXTRA_FLAG_MORE;
+				if (m->extra == XEN_NETIF_EXTRA_TYPE_GSO) {
+					u.ex->u.gso.size = m->gso_size;
+					u.ex->u.gso.type = m->gso_type;
+				} else {
+					u.ex->u.hash.type = m->hash_type;
+					u.ex->u.hash.algorithm =
+						XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ;
+					/* Least significant octet first. */
+					u.ex->u.hash.value[0] = m->hash;
+					u.ex->u.hash.value[1] = m->hash >> 8;
+					u.ex->u.hash.value[2] = m->hash >> 16;
+					u.ex->u.hash.value[3] = m->hash >> 24;
+				}
 			} else {
 				u.rsp->id = m->id;
 				u.rsp->offset = m->offset;
