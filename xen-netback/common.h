@@ -103,6 +103,7 @@ struct xnb_rx_item {
 	unsigned int nr_meta;
 	unsigned int op0;		/* its grant copies in rx_copy[] */
 	unsigned int nops;
+	bool failed;			/* answered with errors */
 };
 
 /* Guest receive bookkeeping each queued skb carries in skb->cb. */

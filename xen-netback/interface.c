@@ -23,6 +23,9 @@ static netdev_tx_t vif_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	if (!READ_ONCE(vif->connected) || READ_ONCE(vif->disabled) ||
 	    qid >= READ_ONCE(vif->nr_queues) || skb->len < ETH_HLEN)
 		goto drop;
+	/* The receive path copies the head and page fragments only. */
+	if (skb_has_frag_list(skb) && skb_linearize(skb))
+		goto drop;
 	eth = (const struct ethhdr *)skb->data;
 	if (READ_ONCE(vif->mcast_filter) && is_multicast_ether_addr(eth->h_dest) &&
 	    !is_broadcast_ether_addr(eth->h_dest) &&

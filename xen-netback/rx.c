@@ -178,6 +178,8 @@ struct rx_fill {
 	struct xnb_rx_item *it;
 	unsigned int slot;		/* current data slot, in rx_meta[] */
 	unsigned int next_data;		/* rx_meta[] index of the next one */
+	unsigned int end;		/* first rx_meta[] index not ours */
+	bool overflow;			/* the frame outgrew its slots */
 	struct xen_netif_rx_request req; /* private copy of the slot */
 };
 
@@ -206,6 +208,11 @@ static void rx_copy_piece(struct rx_fill *f, unsigned long gfn,
 		struct gnttab_copy *op;
 
 		if (doff == XEN_PAGE_SIZE) {
+			/* Never past the slots counted for the frame. */
+			if (f->next_data >= f->end) {
+				f->overflow = true;
+				return;
+			}
 			m->flags |= XEN_NETRXF_more_data;
 			rx_take_slot(f, f->next_data++, 0);
 			continue;
@@ -253,6 +260,7 @@ static void rx_fill_frame(struct xnb_queue *q, struct xnb_rx_item *it,
 	unsigned int i;
 
 	f.next_data = it->meta0 + 1;
+	f.end = it->meta0 + nslots;
 	rx_take_slot(&f, it->meta0, q->rx_headroom);
 	/* Extras follow the first data slot: GSO, then the hash. */
 	if (gso != XEN_NETIF_GSO_TYPE_NONE) {
@@ -289,6 +297,13 @@ static void rx_fill_frame(struct xnb_queue *q, struct xnb_rx_item *it,
 				XEN_NETRXF_data_validated;
 	else if (skb->ip_summed == CHECKSUM_UNNECESSARY)
 		first->flags |= XEN_NETRXF_data_validated;
+	/* Slots the layout did not reach still get (empty) responses. */
+	for (i = f.next_data; i < f.end; i++) {
+		memset(&q->rx_meta[i], 0, sizeof(q->rx_meta[i]));
+		q->rx_meta[i - 1].flags |= XEN_NETRXF_more_data;
+		f.overflow = true;
+	}
+	it->failed = f.overflow;
 	it->nr_meta = nslots;
 }
 
@@ -299,7 +314,7 @@ static void rx_respond(struct xnb_queue *q, unsigned int nitems)
 
 	for (i = 0; i < nitems; i++) {
 		struct xnb_rx_item *it = &q->rx_items[i];
-		bool failed = false;
+		bool failed = it->failed;
 
 		for (j = 0; j < it->nops; j++)
 			if (q->rx_copy[it->op0 + j].status != GNTST_okay)
