@@ -127,7 +127,7 @@ struct xnb_queue {
 	unsigned int tx_irq;		/* also rx_irq without split channels */
 	unsigned int rx_irq;
 	bool split_irq;
-	unsigned long eoi_pending;	/* XNB_EOI_* bits */
+	unsigned long eoi_pending;	/* XNB_EOI_TX */
 
 	/* Guest transmit, served by NAPI. */
 	struct napi_struct napi;
@@ -162,8 +162,7 @@ struct xnb_queue {
 	struct xnb_queue_stats stats;	/* each side writes its own */
 };
 
-#define XNB_EOI_TX	0
-#define XNB_EOI_RX	1
+#define XNB_EOI_TX	0	/* NAPI owes the tx event channel its EOI */
 
 /* One virtual interface: a net device and the guest's queues. */
 struct xnb_vif {
@@ -246,8 +245,7 @@ int xnb_tx_alloc(struct xnb_queue *q);
 void xnb_tx_free(struct xnb_queue *q);
 int xnb_tx_poll(struct napi_struct *napi, int budget);
 bool xnb_tx_work_pending(struct xnb_queue *q);
-void xnb_tx_credit_init(struct xnb_queue *q, unsigned long bytes,
-			unsigned long usec);
+void xnb_tx_credit_init(struct xnb_queue *q);
 
 /* rx.c: guest receive */
 int xnb_rx_alloc(struct xnb_queue *q);

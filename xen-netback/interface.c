@@ -453,15 +453,14 @@ static void queue_release(struct xnb_queue *q)
 		put_task_struct(q->rx_task);
 		q->rx_task = NULL;
 	}
-	if (q->napi.poll) {
+	/* NAPI, the credit timer and the events stop before the rings go. */
+	if (q->napi.poll)
 		napi_disable(&q->napi);
-		del_timer_sync(&q->credit_timeout);
-		queue_unbind(q);
+	del_timer_sync(&q->credit_timeout);
+	queue_unbind(q);
+	if (q->napi.poll) {
 		netif_napi_del(&q->napi);
 		q->napi.poll = NULL;
-	} else {
-		del_timer_sync(&q->credit_timeout);
-		queue_unbind(q);
 	}
 	queue_unmap(q);
 	xnb_rx_purge(q);
@@ -484,7 +483,7 @@ struct xnb_queue *xnb_queues_alloc(struct xnb_vif *vif, unsigned int nr)
 		q->vif = vif;
 		q->id = i;
 		snprintf(q->name, sizeof(q->name), "%s-q%u", vif->dev->name, i);
-		xnb_tx_credit_init(q, 0, 0);
+		xnb_tx_credit_init(q);
 		if (xnb_tx_alloc(q) || xnb_rx_alloc(q)) {
 			xnb_queues_free(queues, i + 1);
 			return NULL;

@@ -47,13 +47,12 @@ static void credit_timer(struct timer_list *t)
 	napi_schedule(&q->napi);
 }
 
-/* bytes per usec microseconds; 0 bytes: no limit. */
-void xnb_tx_credit_init(struct xnb_queue *q, unsigned long bytes,
-			unsigned long usec)
+/* No limit until xenbus.c reads the toolstack's "rate" (bytes per usec). */
+void xnb_tx_credit_init(struct xnb_queue *q)
 {
-	q->credit_bytes = bytes;
-	q->credit_usec = usec;
-	q->remaining_credit = bytes;
+	q->credit_bytes = 0;
+	q->credit_usec = 0;
+	q->remaining_credit = 0;
 	q->credit_window_start = jiffies;
 	q->tx_credit_wait = false;
 	timer_setup(&q->credit_timeout, credit_timer, 0);
@@ -62,22 +61,20 @@ void xnb_tx_credit_init(struct xnb_queue *q, unsigned long bytes,
 /* May a frame of @len bytes go now?  If not, the timer brings NAPI back. */
 static bool credit_take(struct xnb_queue *q, unsigned int len)
 {
-	unsigned long next;
+	/* The "rate" watch may change these at any time. */
+	unsigned long bytes = READ_ONCE(q->credit_bytes);
+	unsigned long period = usecs_to_jiffies(READ_ONCE(q->credit_usec));
 
-	if (!q->credit_bytes)
+	if (!bytes)
 		return true;
-	next = q->credit_window_start + usecs_to_jiffies(q->credit_usec);
-	if (time_after_eq(jiffies, next)) {
+	if (time_after_eq(jiffies, q->credit_window_start + period)) {
 		q->credit_window_start = jiffies;
-		q->remaining_credit = q->credit_bytes;
+		q->remaining_credit = bytes;
 	}
 	/* A frame larger than a whole period's credit goes on a fresh one. */
-	if (len > q->remaining_credit &&
-	    q->remaining_credit < q->credit_bytes) {
+	if (len > q->remaining_credit && q->remaining_credit < bytes) {
 		WRITE_ONCE(q->tx_credit_wait, true);
-		mod_timer(&q->credit_timeout,
-			  q->credit_window_start +
-			  usecs_to_jiffies(q->credit_usec));
+		mod_timer(&q->credit_timeout, q->credit_window_start + period);
 		return false;
 	}
 	q->remaining_credit -= min_t(unsigned long, len, q->remaining_credit);

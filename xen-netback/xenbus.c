@@ -296,7 +296,6 @@ static void backend_connect(struct backend *be)
 	struct xenbus_device *dev = be->dev;
 	struct xnb_vif *vif = be->vif;
 	struct xnb_queue *queues;
-	unsigned long bytes, usec;
 	unsigned int nr, i;
 	int err;
 
@@ -315,11 +314,7 @@ static void backend_connect(struct backend *be)
 		xenbus_dev_fatal(dev, -ENOMEM, "allocating %u queues", nr);
 		return;
 	}
-	read_rate(be, &bytes, &usec);
 	for (i = 0; i < nr; i++) {
-		queues[i].credit_bytes = bytes;
-		queues[i].credit_usec = usec;
-		queues[i].remaining_credit = bytes;
 		err = connect_queue(be, &queues[i], nr);
 		if (err)
 			goto fail;
@@ -335,6 +330,7 @@ static void backend_connect(struct backend *be)
 		goto fail;
 	}
 	be->connected = true;
+	apply_rate(be);
 	if (be->hotplug_ok)
 		xenbus_switch_state(dev, XenbusStateConnected);
 	return;
