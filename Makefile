@@ -20,7 +20,8 @@
 # builds for several kernels do not overwrite each other's objects.
 
 # What a build needs; also what DKMS gets under /usr/src.
-SRC_ITEMS := Kbuild Makefile VERSION dkms.conf compat xen-evtchn xen-gntdev xen-blkback
+SRC_ITEMS := Kbuild Makefile VERSION dkms.conf compat xen-evtchn xen-gntdev xen-blkback \
+	xen-netback
 BUILD     := $(CURDIR)/build
 
 ifneq ($(KDIR),)

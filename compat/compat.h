@@ -98,4 +98,23 @@ static inline void xdb_bdev_close(struct xdb_bdev *b)
 #define XDB_MODULE_IMPORT_NS(ns)	MODULE_IMPORT_NS(__stringify(ns))
 #endif
 
+/* The device xenbus_driver.uevent gets: const where the kernel says so. */
+#ifdef HAVE_XENBUS_UEVENT_CONST
+#define XDB_XENBUS_UEVENT_DEV_CONST	const
+#else
+#define XDB_XENBUS_UEVENT_DEV_CONST
+#endif
+
+/*
+ * What xenbus_driver.remove returns: a remove callback is declared
+ * "static xdb_xenbus_remove_t f(...)" and ends "return XDB_XENBUS_REMOVED;".
+ */
+#ifdef HAVE_XENBUS_REMOVE_VOID
+#define xdb_xenbus_remove_t	void
+#define XDB_XENBUS_REMOVED
+#else
+#define xdb_xenbus_remove_t	int
+#define XDB_XENBUS_REMOVED	0
+#endif
+
 #endif /* XDB_COMPAT_H */

@@ -424,6 +424,12 @@ static void xdb_remove(struct xenbus_device *dev)
 	kfree(vbd);
 }
 
+static xdb_xenbus_remove_t xdb_remove_cb(struct xenbus_device *dev)
+{
+	xdb_remove(dev);
+	return XDB_XENBUS_REMOVED;
+}
+
 static int xdb_probe(struct xenbus_device *dev,
 		     const struct xenbus_device_id *id)
 {
@@ -480,7 +486,7 @@ static const struct xenbus_device_id xdb_ids[] = {
 static struct xenbus_driver xdb_driver = {
 	.ids = xdb_ids,
 	.probe = xdb_probe,
-	.remove = xdb_remove,
+	.remove = xdb_remove_cb,
 	.otherend_changed = frontend_changed,
 	.driver.dev_groups = xdb_vbd_groups,
 };

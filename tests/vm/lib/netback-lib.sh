@@ -1,0 +1,135 @@
+# shellcheck shell=bash
+# Helpers for the xen-netback tests (tests/vm/tests/5N-netback-*.sh), on top
+# of dom0-lib.sh. Their guests run guest/tests/netback-agent.sh: an iperf3
+# server, and a command loop that runs what dom0 writes to the guest's
+# xenstore data/cmd, so that one guest serves a whole test.
+# The tests are black-box: they hold for the kernel's xen-netback and ours.
+
+# shellcheck disable=SC2034 # used by the tests that source this
+NB_BR_IP=10.99.0.1
+
+# nb_guest NAME IP [VCPUS] [xl-cfg-line...]: create a guest running the
+# agent with eth0 at IP/24 on xenbr0 (unless a vif= line says otherwise),
+# and wait until its agent answers.
+nb_guest() {
+	local name=$1 ip=$2 vcpus=${3:-1}
+	shift 3 || shift $#
+	if ! guest_create "$name" --test netback-agent --wait --ip "$ip/24" \
+		"vcpus=$vcpus" "vif=['bridge=xenbr0']" "$@"; then
+		fail "xl create $name" "see tests/$TEST_NAME/$name.xl-create.log"
+		return 1
+	fi
+	if ! guest_wait_console "$name" '^GUEST-IDLE' 120 >/dev/null; then
+		fail "guest $name boots and starts its agent" "no GUEST-IDLE within 120 s"
+		return 1
+	fi
+	guest_collect "$name" || return 1
+	if ! gexec "$name" 30 true >/dev/null; then
+		fail "guest $name agent answers" "no answer"
+		return 1
+	fi
+}
+
+# gexec NAME SECS CMD...: run CMD (by sh) in guest NAME through its agent;
+# prints its output (newlines turned into spaces, the last 1000 bytes) and
+# returns its status, 255 if no answer came within SECS.
+gexec() {
+	local name=$1 secs=$2 domid ack seq deadline
+	shift 2
+	domid=$(guest_domid "$name") || { echo "no guest $name"; return 255; }
+	# Unique in subshells too (a counter would not survive $(gexec ...)).
+	seq=$(date +%s%N)
+	xenstore-write "/local/domain/$domid/data/cmd" "$seq $*" || return 255
+	deadline=$((SECONDS + secs))
+	while :; do
+		ack=$(xenstore-read "/local/domain/$domid/data/ack" 2>/dev/null) || ack=
+		if [[ $ack == "$seq "* ]]; then
+			ack=${ack#"$seq "}
+			echo "${ack#* }"
+			return "${ack%% *}"
+		fi
+		if [[ $SECONDS -ge $deadline ]]; then
+			echo "no answer from $name's agent within ${secs}s"
+			return 255
+		fi
+		sleep 0.2
+	done
+}
+
+# nb_backend DOMID [DEVID]: the backend's xenstore directory of a vif.
+nb_backend() { echo "/local/domain/0/backend/vif/$1/${2:-0}"; }
+# nb_frontend DOMID [DEVID]: the frontend's.
+nb_frontend() { echo "/local/domain/$1/device/vif/${2:-0}"; }
+
+# nb_xs_wait PATH VALUE SECS: wait until PATH reads VALUE ("" = exists).
+nb_xs_wait() {
+	local n=0 v
+	while :; do
+		v=$(xenstore-read "$1" 2>/dev/null) && [[ -z $2 || $v == "$2" ]] && return 0
+		[[ $n -lt $(($3 * 10)) ]] || return 1
+		sleep 0.1
+		n=$((n + 1))
+	done
+}
+
+# nb_iperf WHAT IP SECS [iperf3 options...]: one iperf3 run from dom0 to
+# the server at IP (-R: the server sends). Passes if data arrived; prints a
+# METRIC line and leaves the Mbit/s in NB_MBPS.
+nb_iperf() {
+	local what=$1 ip=$2 secs=$3 json bps bytes lost
+	shift 3
+	NB_MBPS=0
+	json=$(timeout $((secs + 30)) iperf3 -c "$ip" -t "$secs" -J "$@" 2>&1)
+	if [[ " $* " == *" -u "* ]]; then
+		bytes=$(jq -r '.end.sum.bytes // 0' <<<"$json" 2>/dev/null)
+		bps=$(jq -r '.end.sum.bits_per_second // 0' <<<"$json" 2>/dev/null)
+		lost=$(jq -r '.end.sum.lost_percent // 100' <<<"$json" 2>/dev/null)
+	else
+		bytes=$(jq -r '.end.sum_received.bytes // 0' <<<"$json" 2>/dev/null)
+		bps=$(jq -r '.end.sum_received.bits_per_second // 0' <<<"$json" 2>/dev/null)
+		lost=0
+	fi
+	NB_MBPS=$(awk -v b="${bps:-0}" 'BEGIN { printf "%.1f", b / 1e6 }')
+	if [[ ${bytes:-0} =~ ^[0-9]+$ && ${bytes:-0} -ge 65536 ]] &&
+		awk -v l="${lost:-100}" 'BEGIN { exit !(l < 50) }'; then
+		pass "$what: $NB_MBPS Mbit/s ($bytes bytes${lost:+, ${lost}% lost})"
+		echo "METRIC: $what: $NB_MBPS Mbit/s"
+		return 0
+	fi
+	fail "$what" "received ${bytes:-?} bytes, ${lost:-?}% lost: $(jq -r '.error // empty' <<<"$json" 2>/dev/null || head -c 300 <<<"$json")"
+	return 1
+}
+
+# nb_md5_roundtrip WHAT NAME IP BYTES: BYTES of random data from dom0 to
+# the guest and back over TCP (busybox nc in the guest, bash's /dev/tcp in
+# dom0); passes if both ends got exactly what was sent.
+nb_md5_roundtrip() {
+	local what=$1 name=$2 ip=$3 n=$4 f want got out
+	f=$(mktemp -d)
+	head -c "$n" /dev/urandom >"$f/tx"
+	want=$(md5sum <"$f/tx" | cut -d' ' -f1)
+	gexec "$name" 10 "rm -f /tmp/rx; nc -l -p 5101 >/tmp/rx </dev/null 2>/dev/null &" >/dev/null
+	sleep 1
+	if ! timeout 60 bash -c "cat '$f/tx' >/dev/tcp/$ip/5101"; then
+		fail "$what: dom0 -> guest" "could not send"
+		rm -rf "$f"
+		return 1
+	fi
+	out=$(gexec "$name" 30 "i=0; while [ \$(wc -c </tmp/rx) -lt $n ] && [ \$i -lt 100 ]; do sleep 0.2; i=\$((i + 1)); done; md5sum </tmp/rx")
+	got=${out%% *}
+	if [[ $got == "$want" ]]; then
+		pass "$what: dom0 -> guest, $n bytes, md5 equal"
+	else
+		fail "$what: dom0 -> guest" "guest md5 '$out', sent $want"
+	fi
+	gexec "$name" 10 "nc -l -p 5102 </tmp/rx >/dev/null 2>/dev/null &" >/dev/null
+	sleep 1
+	timeout 60 bash -c "head -c $n </dev/tcp/$ip/5102 >'$f/rx'" || true
+	got=$(md5sum <"$f/rx" | cut -d' ' -f1)
+	if [[ $got == "$want" ]]; then
+		pass "$what: guest -> dom0, $n bytes, md5 equal"
+	else
+		fail "$what: guest -> dom0" "$(stat -c %s "$f/rx") bytes, md5 $got, want $want"
+	fi
+	rm -rf "$f"
+}
