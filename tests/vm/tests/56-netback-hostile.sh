@@ -18,8 +18,8 @@
 # vif is replaced (network-detach, network-attach: the kernel's copy keeps
 # a stopped vif stopped until it is created again). A probe-only run
 # before and after shows that the probe does get through a healthy vif.
-# Dom0 must not warn or oops (the
-# runner checks its kernel log during the test).
+# Dom0 must not warn or oops (the runner checks its kernel log during the
+# test).
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/dom0-lib.sh
 . "$REPO/tests/vm/lib/dom0-lib.sh"
