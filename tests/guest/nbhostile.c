@@ -100,6 +100,23 @@ static int xs_write(const char *path, const char *val)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
+/* xs_rm: remove DIR/KEY and what is under it (no error if it is not there). */
+static void xs_rm(const char *dir, const char *key)
+{
+	char path[320];
+	pid_t pid;
+	int st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	pid = fork();
+	if (pid == 0) {
+		execlp("xenstore-rm", "xenstore-rm", path, (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+}
+
 static int xs_writef(const char *dir, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static int xs_writef(const char *dir, const char *key, const char *fmt, ...)
@@ -206,7 +223,13 @@ static void setup(void)
 
 static void connect_backend(void)
 {
+	static const char * const stale[] = {
+		"event-channel-tx", "event-channel-rx", "multi-queue-num-queues",
+		"queue-0", "queue-1", "queue-2", "queue-3", "ctrl-ring-ref",
+		"event-channel-ctrl", "feature-gso-tcpv6", "feature-ipv6-csum-offload",
+	};
 	char path[96];
+	unsigned int i;
 
 	snprintf(path, sizeof(path), "%s/backend", fe);
 	xs_read(path, be, sizeof(be));
@@ -221,6 +244,12 @@ static void connect_backend(void)
 		fe_state(XenbusStateClosed);
 		wait_be(XenbusStateClosed, XenbusStateInitWait, 10);
 	}
+	/*
+	 * The guest's netfront leaves its keys behind: the backend would
+	 * take its split event channels or queues for ours.
+	 */
+	for (i = 0; i < sizeof(stale) / sizeof(stale[0]); i++)
+		xs_rm(fe, stale[i]);
 	fe_state(XenbusStateInitialising);
 	if (wait_be(XenbusStateInitWait, XenbusStateInitWait, 10))
 		die("backend never reached InitWait");

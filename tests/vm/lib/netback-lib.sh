@@ -108,7 +108,8 @@ nb_md5_roundtrip() {
 	f=$(mktemp -d)
 	head -c "$n" /dev/urandom >"$f/tx"
 	want=$(md5sum <"$f/tx" | cut -d' ' -f1)
-	gexec "$name" 10 "rm -f /tmp/rx; nc -l -p 5101 >/tmp/rx </dev/null 2>/dev/null &" >/dev/null
+	# A listener left by an earlier failed run would take the connection.
+	gexec "$name" 10 "killall nc 2>/dev/null; rm -f /tmp/rx; nc -l -p 5101 >/tmp/rx </dev/null 2>/dev/null &" >/dev/null
 	sleep 1
 	if ! timeout 60 bash -c "cat '$f/tx' >/dev/tcp/$ip/5101"; then
 		fail "$what: dom0 -> guest" "could not send"
@@ -122,7 +123,7 @@ nb_md5_roundtrip() {
 	else
 		fail "$what: dom0 -> guest" "guest md5 '$out', sent $want"
 	fi
-	gexec "$name" 10 "nc -l -p 5102 </tmp/rx >/dev/null 2>/dev/null &" >/dev/null
+	gexec "$name" 10 "killall nc 2>/dev/null; nc -l -p 5102 </tmp/rx >/dev/null 2>/dev/null &" >/dev/null
 	sleep 1
 	timeout 60 bash -c "head -c $n </dev/tcp/$ip/5102 >'$f/rx'" || true
 	got=$(md5sum <"$f/rx" | cut -d' ' -f1)

@@ -47,7 +47,7 @@ want=${want%% *}
 gexec "$g2" 10 "nc -l -p 5103 >/tmp/rx </dev/null 2>/dev/null &" >/dev/null || true
 sleep 1
 gexec "$g1" 10 "nc $ip2 5103 </tmp/tx >/dev/null 2>&1 &" >/dev/null || true
-got=$(gexec "$g2" 60 "i=0; while [ \$(wc -c </tmp/rx) -lt 1048576 ] && [ \$i -lt 200 ]; do sleep 0.2; i=\$((i + 1)); done; md5sum </tmp/rx") || true
+got=$(gexec "$g2" 60 "i=0; while [ \$(wc -c </tmp/rx) -lt 1048576 ] && [ \$i -lt 200 ]; do sleep 0.2; i=\$((i + 1)); done; echo \$(md5sum </tmp/rx) \$(wc -c </tmp/rx) bytes") || true
 if [[ ${#want} -eq 32 && ${got%% *} == "$want" ]]; then
 	pass "1 MiB from $g1 to $g2, md5 equal"
 else

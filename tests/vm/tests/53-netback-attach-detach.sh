@@ -56,6 +56,8 @@ for round in 1 2; do
 		continue
 	fi
 	gexec "$g" 10 "ip addr add 10.98.0.7/24 dev $nic && ip link set $nic up" >/dev/null || true
+	# Each attach brings a new MAC: forget the last round's.
+	ip neigh flush to 10.98.0.7 dev xenbr0 2>/dev/null || true
 	tx0=$(cat "/sys/class/net/$vif/statistics/tx_packets" 2>/dev/null || echo 0)
 	if check "round $round: dom0 pings the guest through the attached vif" busybox ping -c 3 -W 5 10.98.0.7; then
 		tx1=$(cat "/sys/class/net/$vif/statistics/tx_packets" 2>/dev/null || echo 0)

@@ -1,5 +1,5 @@
 #!/bin/bash
-# vm-timeout: 300
+# vm-timeout: 480
 # "xl save" and "xl restore" of a 2-vcpu guest in the middle of an iperf3
 # transfer from dom0: xen-netback tears the vif down and connects the
 # restored guest's new one (Connected, in xenbr0, several queues again);
@@ -23,7 +23,7 @@ old=$(guest_domid "$g")
 note "$g is domain $old"
 
 # The transfer runs long enough to span the save and the restore.
-timeout 200 iperf3 -c "$ip" -t 60 -b 20M -J >"$TEST_LOGDIR/iperf-across.json" 2>&1 &
+timeout 300 iperf3 -c "$ip" -t 20 -b 20M -J >"$TEST_LOGDIR/iperf-across.json" 2>&1 &
 ipid=$!
 sleep 5
 t0=$SECONDS
