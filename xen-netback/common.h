@@ -159,7 +159,8 @@ struct xnb_queue {
 	unsigned long rx_last_progress;	/* jiffies of the last delivery */
 	bool stalled;
 
-	struct xnb_queue_stats stats;	/* each side writes its own */
+	/* The vif's counters for this queue index; each side its own. */
+	struct xnb_queue_stats *stats;
 };
 
 #define XNB_EOI_TX	0	/* NAPI owes the tx event channel its EOI */
@@ -175,6 +176,12 @@ struct xnb_vif {
 	struct xnb_queue *queues;
 	unsigned int nr_queues;
 	bool connected;
+
+	/*
+	 * Counters per queue index, one per transmit queue of the device:
+	 * they outlive the queues, so a reconnection does not reset them.
+	 */
+	struct xnb_queue_stats *stats;
 
 	/* What the frontend can receive (sets the device's features). */
 	bool can_sg;

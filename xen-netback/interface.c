@@ -56,13 +56,12 @@ static void vif_get_stats64(struct net_device *dev,
 			    struct rtnl_link_stats64 *st)
 {
 	struct xnb_vif *vif = netdev_priv(dev);
-	unsigned int i, nr = READ_ONCE(vif->nr_queues);
+	unsigned int i;
 
-	smp_rmb(); /* the array before its size: see xnb_vif_start() */
 	netdev_stats_to_stats64(st, &dev->stats);
 	/* The device receives what the guest transmits, and vice versa. */
-	for (i = 0; i < nr; i++) {
-		const struct xnb_queue_stats *s = &vif->queues[i].stats;
+	for (i = 0; i < dev->num_tx_queues; i++) {
+		const struct xnb_queue_stats *s = &vif->stats[i];
 
 		st->rx_packets += READ_ONCE(s->tx_frames);
 		st->rx_bytes += READ_ONCE(s->tx_bytes);
@@ -161,13 +160,12 @@ static void vif_get_ethtool_stats(struct net_device *dev,
 				  struct ethtool_stats *stats, u64 *data)
 {
 	struct xnb_vif *vif = netdev_priv(dev);
-	unsigned int i, j, nr = READ_ONCE(vif->nr_queues);
+	unsigned int i, j;
 
-	smp_rmb(); /* the array before its size: see xnb_vif_start() */
 	for (i = 0; i < ARRAY_SIZE(vif_stat_names); i++) {
 		data[i] = 0;
-		for (j = 0; j < nr; j++)
-			data[i] += READ_ONCE(*(u64 *)((u8 *)&vif->queues[j].stats +
+		for (j = 0; j < dev->num_tx_queues; j++)
+			data[i] += READ_ONCE(*(u64 *)((u8 *)&vif->stats[j] +
 						     vif_stat_names[i].offset));
 	}
 }
@@ -271,6 +269,12 @@ struct xnb_vif *xnb_vif_create(struct xenbus_device *xbdev, domid_t domid,
 		return ERR_PTR(-ENOMEM);
 	SET_NETDEV_DEV(dev, &xbdev->dev);
 	vif = netdev_priv(dev);
+	vif->stats = kcalloc(dev->num_tx_queues, sizeof(*vif->stats),
+			     GFP_KERNEL);
+	if (!vif->stats) {
+		free_netdev(dev);
+		return ERR_PTR(-ENOMEM);
+	}
 	vif->dev = dev;
 	vif->xbdev = xbdev;
 	vif->domid = domid;
@@ -297,6 +301,7 @@ struct xnb_vif *xnb_vif_create(struct xenbus_device *xbdev, domid_t domid,
 	netif_carrier_off(dev);
 	err = register_netdev(dev);
 	if (err) {
+		kfree(vif->stats);
 		free_netdev(dev);
 		return ERR_PTR(err);
 	}
@@ -308,6 +313,7 @@ void xnb_vif_free(struct xnb_vif *vif)
 	xnb_vif_stop(vif);
 	cancel_work_sync(&vif->disable_work);
 	unregister_netdev(vif->dev);
+	kfree(vif->stats);
 	free_netdev(vif->dev);
 }
 
@@ -482,6 +488,7 @@ struct xnb_queue *xnb_queues_alloc(struct xnb_vif *vif, unsigned int nr)
 
 		q->vif = vif;
 		q->id = i;
+		q->stats = &vif->stats[i];
 		snprintf(q->name, sizeof(q->name), "%s-q%u", vif->dev->name, i);
 		xnb_tx_credit_init(q);
 		if (xnb_tx_alloc(q) || xnb_rx_alloc(q)) {
@@ -533,7 +540,7 @@ int xnb_vif_start(struct xnb_vif *vif, struct xnb_queue *queues,
 		return err;
 	}
 	vif->queues = queues;
-	smp_wmb(); /* statistics readers see the array before its size */
+	smp_wmb(); /* transmitters see the array before its size */
 	WRITE_ONCE(vif->nr_queues, nr);
 	for (i = 0; i < nr; i++) {
 		netif_napi_add(vif->dev, &queues[i].napi, xnb_tx_poll);
@@ -566,10 +573,10 @@ void xnb_vif_stop(struct xnb_vif *vif)
 	WRITE_ONCE(vif->connected, false);
 	netif_carrier_off(vif->dev);
 	netif_tx_disable(vif->dev);
-	rtnl_lock(); /* ethtool reads the queues under it */
+	rtnl_lock(); /* as xnb_vif_start() sets it */
 	WRITE_ONCE(vif->nr_queues, 0);
 	rtnl_unlock();
-	/* No transmit or statistics reader still looks at the queues. */
+	/* No transmitter still looks at the queues. */
 	synchronize_net();
 	vif->queues = NULL;
 	atomic_set(&vif->stalled_queues, 0);

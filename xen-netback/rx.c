@@ -73,7 +73,7 @@ netdev_tx_t xnb_rx_enqueue(struct xnb_queue *q, struct sk_buff *skb)
 	}
 	spin_unlock_irqrestore(&q->rx_queue.lock, flags);
 	if (drop) {
-		q->stats.rx_dropped++;
+		q->stats->rx_dropped++;
 		dev_kfree_skb_any(skb);
 	} else {
 		wake_up(&q->rx_wq);
@@ -320,7 +320,7 @@ static void rx_respond(struct xnb_queue *q, unsigned int nitems)
 			if (q->rx_copy[it->op0 + j].status != GNTST_okay)
 				failed = true;
 		if (failed)
-			q->stats.rx_dropped++;
+			q->stats->rx_dropped++;
 
 		for (j = 0; j < it->nr_meta; j++) {
 			struct xnb_rx_meta *m = &q->rx_meta[it->meta0 + j];
@@ -394,7 +394,7 @@ static unsigned int rx_round(struct xnb_queue *q, unsigned int *need)
 		if (!slots) {
 			/* Too big or of a kind this guest cannot take. */
 			dev_kfree_skb_any(rx_dequeue(q));
-			q->stats.rx_dropped++;
+			q->stats->rx_dropped++;
 			continue;
 		}
 		if (slots > avail - used) {
@@ -427,10 +427,10 @@ static unsigned int rx_round(struct xnb_queue *q, unsigned int *need)
 	for (i = 0; i < nitems; i++) {
 		struct sk_buff *skb = q->rx_items[i].skb;
 
-		q->stats.rx_frames++;
-		q->stats.rx_bytes += skb->len;
+		q->stats->rx_frames++;
+		q->stats->rx_bytes += skb->len;
 		if (skb_is_gso(skb))
-			q->stats.rx_gso++;
+			q->stats->rx_gso++;
 		dev_consume_skb_any(skb);
 		q->rx_items[i].skb = NULL;
 	}
@@ -446,7 +446,7 @@ static void rx_expire(struct xnb_queue *q)
 	while ((skb = rx_peek(q)) &&
 	       time_after(jiffies, XNB_RX_CB(skb)->expires)) {
 		dev_kfree_skb_any(rx_dequeue(q));
-		q->stats.rx_dropped++;
+		q->stats->rx_dropped++;
 	}
 }
 
@@ -480,7 +480,7 @@ static void rx_check_stall(struct xnb_queue *q, unsigned int need)
 	    time_before(jiffies, q->rx_last_progress + timeout))
 		return;
 	q->stalled = true;
-	q->stats.rx_stalls++;
+	q->stats->rx_stalls++;
 	net_info_ratelimited("%s: queue %u stalled: the guest posts no receive buffers\n",
 			     vif->dev->name, q->id);
 	atomic_inc(&vif->stalled_queues);

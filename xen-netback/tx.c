@@ -228,7 +228,7 @@ static void tx_drop(struct xnb_queue *q, struct xnb_tx_item *it,
 	kfree_skb(it->skb);
 	it->skb = NULL;
 	it->status = XEN_NETIF_RSP_ERROR;
-	q->stats.tx_dropped++;
+	q->stats->tx_dropped++;
 }
 
 /*
@@ -314,7 +314,7 @@ static int tx_round(struct xnb_queue *q, int budget, bool *again)
 
 		for (j = 0; j < it->nops; j++) {
 			if (q->tx_copy[it->op0 + j].status != GNTST_okay) {
-				q->stats.tx_copy_errors++;
+				q->stats->tx_copy_errors++;
 				tx_drop(q, it, "grant copy failed");
 				break;
 			}
@@ -344,13 +344,13 @@ static int tx_round(struct xnb_queue *q, int budget, bool *again)
 			net_warn_ratelimited("%s: bad checksum or GSO setup in a guest frame\n",
 					     vif->dev->name);
 			kfree_skb(skb);
-			q->stats.tx_dropped++;
+			q->stats->tx_dropped++;
 			continue;
 		}
-		q->stats.tx_frames++;
-		q->stats.tx_bytes += len;
+		q->stats->tx_frames++;
+		q->stats->tx_bytes += len;
 		if (it->pkt.gso_size)
-			q->stats.tx_gso++;
+			q->stats->tx_gso++;
 		netif_receive_skb(skb);
 		done++;
 	}
