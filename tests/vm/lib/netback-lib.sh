@@ -72,6 +72,16 @@ nb_xs_wait() {
 	done
 }
 
+# nb_vif_gone VIF: wait up to 10 s for dom0's net device VIF to go away.
+nb_vif_gone() {
+	local n=0
+	while [[ -e /sys/class/net/$1 && $n -lt 50 ]]; do
+		sleep 0.2
+		n=$((n + 1))
+	done
+	[[ ! -e /sys/class/net/$1 ]]
+}
+
 # nb_iperf WHAT IP SECS [iperf3 options...]: one iperf3 run from dom0 to
 # the server at IP (-R: the server sends). Passes if data arrived; prints a
 # METRIC line and leaves the Mbit/s in NB_MBPS.

@@ -110,15 +110,10 @@ else
 	fail "xl shutdown -w $g" "still there after 60 s"
 	guest_destroy "$g"
 fi
-n=0
-while [[ -e /sys/class/net/$vif && $n -lt 50 ]]; do
-	sleep 0.2
-	n=$((n + 1))
-done
-if [[ -e /sys/class/net/$vif ]]; then
-	fail "$vif is gone after the shutdown" "still there after 10 s"
-else
+if nb_vif_gone "$vif"; then
 	pass "$vif is gone after the shutdown"
+else
+	fail "$vif is gone after the shutdown" "still there after 10 s"
 fi
 if xenstore-exists "$be" 2>/dev/null; then
 	fail "backend directory $be removed" "still there"

@@ -72,15 +72,10 @@ for round in 1 2; do
 		fail "round $round: xl network-detach $devid" "$out"
 		continue
 	fi
-	n=0
-	while [[ -e /sys/class/net/$vif && $n -lt 50 ]]; do
-		sleep 0.2
-		n=$((n + 1))
-	done
-	if [[ -e /sys/class/net/$vif ]]; then
-		fail "round $round: $vif gone from dom0 after network-detach" "still there"
-	else
+	if nb_vif_gone "$vif"; then
 		pass "round $round: $vif gone from dom0 after network-detach"
+	else
+		fail "round $round: $vif gone from dom0 after network-detach" "still there after 10 s"
 	fi
 	out=$(gexec "$g" 20 "i=0; while [ -e /sys/class/net/$nic ] && [ \$i -lt 50 ]; do sleep 0.2; i=\$((i + 1)); done; ls /sys/class/net") || true
 	if [[ " $out " != *" $nic "* ]]; then

@@ -28,7 +28,7 @@ settle() {
 
 # cycle N: a guest with traffic running, destroyed mid-traffic.
 cycle() {
-	local g=nb-teardown$1 domid vif ipid n
+	local g=nb-teardown$1 domid vif ipid
 	nb_guest "$g" "$ip" 2 || return 1
 	domid=$(guest_domid "$g")
 	vif=vif$domid.0
@@ -40,15 +40,10 @@ cycle() {
 	xl destroy "$g"
 	kill "$ipid" 2>/dev/null || true
 	wait 2>/dev/null || true
-	n=0
-	while [[ -e /sys/class/net/$vif && $n -lt 50 ]]; do
-		sleep 0.2
-		n=$((n + 1))
-	done
-	if [[ -e /sys/class/net/$vif ]]; then
-		fail "guest $1: $vif gone after xl destroy mid-traffic" "still there after 10 s"
-	else
+	if nb_vif_gone "$vif"; then
 		pass "guest $1: $vif gone after xl destroy mid-traffic ($tx bytes had gone to the guest)"
+	else
+		fail "guest $1: $vif gone after xl destroy mid-traffic" "still there after 10 s"
 	fi
 	if xenstore-exists "$(nb_backend "$domid")" 2>/dev/null; then
 		fail "guest $1: backend directory removed" "$(nb_backend "$domid") still there"
