@@ -45,8 +45,9 @@ guest_iperf "$g2" "$ip1"
 want=$(gexec "$g1" 20 "head -c 1048576 /dev/urandom >/tmp/tx && md5sum </tmp/tx") || true
 want=${want%% *}
 # The listener's stdin stays open: busybox nc half-closes its side when its
-# stdin ends, and a busybox nc sender exits when it sees that.
-gexec "$g2" 10 "sleep 120 | nc -l -p 5103 >/tmp/rx 2>/dev/null &" >/dev/null || true
+# stdin ends, and a busybox nc sender exits when it sees that.  Nothing of
+# the job may hold the agent's output pipe, or the agent waits for it.
+gexec "$g2" 10 "{ sleep 120 | nc -l -p 5103 >/tmp/rx; } >/dev/null 2>&1 &" >/dev/null || true
 sleep 1
 gexec "$g1" 10 "nc $ip2 5103 </tmp/tx >/dev/null 2>&1 &" >/dev/null || true
 got=$(gexec "$g2" 60 "i=0; while [ \$(wc -c </tmp/rx) -lt 1048576 ] && [ \$i -lt 200 ]; do sleep 0.2; i=\$((i + 1)); done; echo \$(md5sum </tmp/rx) \$(wc -c </tmp/rx) bytes") || true
