@@ -74,6 +74,8 @@ struct xdb_req {
 	u8 operation;
 	atomic_t pending;		/* bios in flight, plus one */
 	int status;			/* BLKIF_RSP_*; first error wins */
+	bool early;			/* answer from bio completion */
+	bool answered;			/* done so: the thread only frees it */
 	unsigned int nr_segs;
 	struct xdb_seg *segs;		/* xdb_ring.max_segs entries */
 };
@@ -99,7 +101,8 @@ struct xdb_ring {
 	unsigned int nr_reqs;
 	struct list_head free_reqs;
 	unsigned int inflight;
-	spinlock_t done_lock;		/* done_reqs, from bio completion */
+	/* done_reqs and the response ring, both written from completions */
+	spinlock_t done_lock;
 	struct list_head done_reqs;
 
 	/* WRITE_BARRIER: one request held until earlier I/O is done. */
@@ -158,6 +161,7 @@ void xdb_ring_disconnect(struct xdb_ring *ring);
 void xdb_ring_respond(struct xdb_ring *ring, u64 id, u8 operation,
 		      int status);
 void xdb_ring_push(struct xdb_ring *ring);
+bool xdb_ring_push_locked(struct xdb_ring *ring);
 
 /* io.c */
 int xdb_io_submit(struct xdb_ring *ring, struct xdb_req *req,

@@ -137,17 +137,42 @@ static int map_segs(struct xdb_ring *ring, struct xdb_req *req, bool ro)
 	return status;
 }
 
+/*
+ * The request's last bio is done.  One whose grants all stay mapped
+ * (persistent) is answered here, without waiting for the thread: the
+ * guest may reuse its grants and id at once, as nothing is unmapped.  The
+ * thread still releases it from the done list.
+ */
 static void req_put(struct xdb_req *req)
 {
 	struct xdb_ring *ring = req->ring;
+	bool notify = false;
 	unsigned long flags;
 
 	if (!atomic_dec_and_test(&req->pending))
 		return;
 	spin_lock_irqsave(&ring->done_lock, flags);
+	if (req->early) {
+		xdb_abi_put_response(&ring->br, ring->abi, req->id,
+				     req->operation, req->status);
+		notify = xdb_ring_push_locked(ring);
+		req->answered = true;
+	}
 	list_add_tail(&req->node, &ring->done_reqs);
 	spin_unlock_irqrestore(&ring->done_lock, flags);
+	if (notify)
+		notify_remote_via_irq(ring->irq);
 	wake_up(&ring->wq);
+}
+
+static bool all_persistent(const struct xdb_req *req)
+{
+	unsigned int i;
+
+	for (i = 0; i < req->nr_segs; i++)
+		if (!req->segs[i].pgrant)
+			return false;
+	return true;
 }
 
 static void bio_done(struct bio *bio)
@@ -269,6 +294,7 @@ int xdb_io_submit(struct xdb_ring *ring, struct xdb_req *req,
 		      (req->nr_segs ? REQ_FUA : 0);
 		break;
 	}
+	req->early = all_persistent(req);
 	atomic_set(&req->pending, 1);
 	submit_bios(req, opf, io->sector);
 	req_put(req);
@@ -323,8 +349,11 @@ void xdb_io_complete(struct xdb_ring *ring, struct xdb_req *req)
 					   ring->vbd->domid, ring->vbd->handle,
 					   err, ring->unmap_ops[i].status);
 	}
-	xdb_ring_respond(ring, req->id, req->operation, req->status);
+	if (!req->answered)
+		xdb_ring_respond(ring, req->id, req->operation, req->status);
 	req->nr_segs = 0;
+	req->early = false;
+	req->answered = false;
 	list_add(&req->node, &ring->free_reqs);
 	ring->inflight--;
 }

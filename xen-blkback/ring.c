@@ -16,14 +16,30 @@
 void xdb_ring_respond(struct xdb_ring *ring, u64 id, u8 operation,
 		      int status)
 {
+	unsigned long flags;
+
+	spin_lock_irqsave(&ring->done_lock, flags);
 	xdb_abi_put_response(&ring->br, ring->abi, id, operation, status);
+	spin_unlock_irqrestore(&ring->done_lock, flags);
 }
 
-void xdb_ring_push(struct xdb_ring *ring)
+/* Publish the responses written so far; the caller holds done_lock. */
+bool xdb_ring_push_locked(struct xdb_ring *ring)
 {
 	int notify;
 
 	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&ring->br.native, notify);
+	return notify;
+}
+
+void xdb_ring_push(struct xdb_ring *ring)
+{
+	unsigned long flags;
+	bool notify;
+
+	spin_lock_irqsave(&ring->done_lock, flags);
+	notify = xdb_ring_push_locked(ring);
+	spin_unlock_irqrestore(&ring->done_lock, flags);
 	if (notify)
 		notify_remote_via_irq(ring->irq);
 }
