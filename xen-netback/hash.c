@@ -156,7 +156,7 @@ static void ctrl_work(struct work_struct *work)
 {
 	struct xnb_vif *vif = container_of(work, struct xnb_vif, ctrl_work);
 	struct xen_netif_ctrl_back_ring *ring = &vif->ctrl;
-	unsigned int served = 0;
+	unsigned int irq = READ_ONCE(vif->ctrl_irq), served = 0;
 	int more, notify;
 
 	do {
@@ -186,18 +186,24 @@ static void ctrl_work(struct work_struct *work)
 		}
 		RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(ring, notify);
 		if (notify)
-			notify_remote_via_irq(vif->ctrl_irq);
+			notify_remote_via_irq(irq);
 		RING_FINAL_CHECK_FOR_REQUESTS(ring, more);
 		/* One ring's worth per event: a flood waits for the next one. */
 	} while (more && served < RING_SIZE(ring) && !READ_ONCE(vif->disabled));
 
-	xen_irq_lateeoi(vif->ctrl_irq, served ? 0 : XEN_EOI_FLAG_SPURIOUS);
+	xen_irq_lateeoi(irq, served ? 0 : XEN_EOI_FLAG_SPURIOUS);
 }
 
 static irqreturn_t ctrl_interrupt(int irq, void *data)
 {
 	struct xnb_vif *vif = data;
 
+	/*
+	 * Xen raises the event as the channel is bound, before the bind
+	 * returns the irq to xnb_ctrl_connect(): the work item must EOI
+	 * this irq, never 0, or the channel stays masked for good.
+	 */
+	WRITE_ONCE(vif->ctrl_irq, irq);
 	/* The EOI comes from the work item. */
 	schedule_work(&vif->ctrl_work);
 	return IRQ_HANDLED;
@@ -228,7 +234,7 @@ int xnb_ctrl_connect(struct xnb_vif *vif, grant_ref_t ref, evtchn_port_t port,
 		vif->ctrl.sring = NULL;
 		return err;
 	}
-	vif->ctrl_irq = err;
+	WRITE_ONCE(vif->ctrl_irq, err);
 	return 0;
 }
 

@@ -543,9 +543,14 @@ int xnb_rx_thread(void *data)
 		}
 		while (rx_round(q, &need))
 			cond_resched();
+		rx_expire(q);
+		/*
+		 * Only a queued frame waits for slots: with none left (all
+		 * expired), a slot count to wait for would keep the next
+		 * frames from waking us, and they would never expire.
+		 */
 		if (!rx_peek(q))
 			need = 0;
-		rx_expire(q);
 		rx_check_stall(q, need);
 		cond_resched();
 	}

