@@ -131,6 +131,7 @@ struct xnb_queue {
 
 	/* Guest transmit, served by NAPI. */
 	struct napi_struct napi;
+	bool napi_live;			/* added and enabled: may be scheduled */
 	struct xen_netif_tx_back_ring tx;
 	struct xen_netif_tx_request *tx_slots;	/* private copies, one round */
 	struct gnttab_copy *tx_copy;

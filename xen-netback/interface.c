@@ -317,17 +317,28 @@ void xnb_vif_free(struct xnb_vif *vif)
 	free_netdev(vif->dev);
 }
 
+/*
+ * Guest requests to serve: NAPI sends the EOI when it is done.  Events
+ * come from the moment the channel is bound, before xnb_vif_start() has
+ * added NAPI; the EOI then stays owed, and the NAPI round that
+ * xnb_vif_start() schedules pays it.
+ */
+static void tx_kick(struct xnb_queue *q)
+{
+	set_bit(XNB_EOI_TX, &q->eoi_pending);
+	/* Pairs with xnb_vif_start(): NAPI set up before napi_live. */
+	if (smp_load_acquire(&q->napi_live))
+		napi_schedule(&q->napi);
+}
+
 static irqreturn_t tx_interrupt(int irq, void *data)
 {
 	struct xnb_queue *q = data;
 
-	if (!READ_ONCE(q->vif->disabled) && RING_HAS_UNCONSUMED_REQUESTS(&q->tx)) {
-		/* NAPI sends the EOI when it is done. */
-		set_bit(XNB_EOI_TX, &q->eoi_pending);
-		napi_schedule(&q->napi);
-	} else {
+	if (!READ_ONCE(q->vif->disabled) && RING_HAS_UNCONSUMED_REQUESTS(&q->tx))
+		tx_kick(q);
+	else
 		xen_irq_lateeoi(irq, XEN_EOI_FLAG_SPURIOUS);
-	}
 	return IRQ_HANDLED;
 }
 
@@ -350,12 +361,10 @@ static irqreturn_t combined_interrupt(int irq, void *data)
 		rx = xnb_rx_event(q);
 		tx = RING_HAS_UNCONSUMED_REQUESTS(&q->tx);
 	}
-	if (tx) {
-		set_bit(XNB_EOI_TX, &q->eoi_pending);
-		napi_schedule(&q->napi);
-	} else {
+	if (tx)
+		tx_kick(q);
+	else
 		xen_irq_lateeoi(irq, rx ? 0 : XEN_EOI_FLAG_SPURIOUS);
-	}
 	return IRQ_HANDLED;
 }
 
@@ -545,6 +554,8 @@ int xnb_vif_start(struct xnb_vif *vif, struct xnb_queue *queues,
 	for (i = 0; i < nr; i++) {
 		netif_napi_add(vif->dev, &queues[i].napi, xnb_tx_poll);
 		napi_enable(&queues[i].napi);
+		/* Pairs with tx_kick(): events may schedule NAPI now. */
+		smp_store_release(&queues[i].napi_live, true);
 		wake_up_process(queues[i].rx_task);
 	}
 	WRITE_ONCE(vif->connected, true);
