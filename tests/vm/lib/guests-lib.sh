@@ -27,6 +27,10 @@ mg_guest() {
 	if [[ $type == hvm ]]; then
 		cfg+=("kernel=\"/boot/vmlinuz-$KVER\"" 'vnc=0')
 		boot=300
+		# QEMU gives the guest an emulated twin of each NIC (unplugged
+		# once the PV drivers start) on a tap device: "could not open
+		# /dev/net/tun" without this, and nothing loads it here.
+		modprobe tun || { fail "modprobe tun, for the device model's tap"; return 1; }
 	fi
 	NB_BOOT_SECS=$boot nb_guest "$name" "$ip" 1 "${cfg[@]}" "$@" || return 1
 	got=$(gexec "$name" 20 cat /sys/hypervisor/guest_type) || true
