@@ -10,17 +10,18 @@ NB_BR_IP=10.99.0.1
 
 # nb_guest NAME IP [VCPUS] [xl-cfg-line...]: create a guest running the
 # agent with eth0 at IP/24 on xenbr0 (unless a vif= line says otherwise),
-# and wait until its agent answers.
+# and wait until its agent answers (NB_BOOT_SECS, default 120 s: an HVM
+# guest under emulation needs more).
 nb_guest() {
-	local name=$1 ip=$2 vcpus=${3:-1}
+	local name=$1 ip=$2 vcpus=${3:-1} boot=${NB_BOOT_SECS:-120}
 	shift 3 || shift $#
 	if ! guest_create "$name" --test netback-agent --wait --ip "$ip/24" \
 		"vcpus=$vcpus" "vif=['bridge=xenbr0']" "$@"; then
 		fail "xl create $name" "see tests/$TEST_NAME/$name.xl-create.log"
 		return 1
 	fi
-	if ! guest_wait_console "$name" '^GUEST-IDLE' 120 >/dev/null; then
-		fail "guest $name boots and starts its agent" "no GUEST-IDLE within 120 s"
+	if ! guest_wait_console "$name" '^GUEST-IDLE' "$boot" >/dev/null; then
+		fail "guest $name boots and starts its agent" "no GUEST-IDLE within $boot s"
 		return 1
 	fi
 	guest_collect "$name" || return 1
