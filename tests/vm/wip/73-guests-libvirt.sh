@@ -9,6 +9,9 @@
 # guest's MemTotal follows); virsh attach-disk / attach-interface and their
 # detach, seen in the guest and in xenstore; then a second guest created
 # with virt-install passes the same disk and network checks.
+# Needs, on the host (dom0's root): libvirt-daemon-driver-xen
+# libvirt-clients virtinst; tests/vm/install-deps leaves them out while
+# this test does not pass (libvirtd's Xen driver does not start in the bed).
 set -uo pipefail
 # shellcheck source=SCRIPTDIR/../lib/dom0-lib.sh
 . "$REPO/tests/vm/lib/dom0-lib.sh"
