@@ -73,6 +73,43 @@ nb_xs_wait() {
 	done
 }
 
+# The hostile-netfront tests (56, 57) take over vifs of their guest $g
+# (domain $domid); nb_take and nb_fresh set devid, be (the backend's
+# xenstore directory) and vif (dom0's device) to the vif in use.
+# nb_take DEVID: make the guest's netfront let go of vif DEVID.
+# shellcheck disable=SC2154 # g and domid are the caller's
+nb_take() {
+	local out
+	devid=$1 be=$(nb_backend "$domid" "$1") vif=vif$domid.$1
+	if out=$(gexec "$g" 30 "echo vif-$devid >/sys/bus/xen/drivers/vif/unbind && ! ls -d /sys/bus/xen/drivers/vif/vif-$devid 2>/dev/null") &&
+		nb_xs_wait "$be/state" 6 20; then
+		pass "the guest's netfront let go of vif $devid (backend Closed)"
+	else
+		fail "the guest's netfront lets go of vif $devid" "$out; backend state $(xenstore-read "$be/state" 2>&1)"
+		return 1
+	fi
+}
+# nb_fresh: replace the vif in use by a new one, taken over in turn (the
+# kernel's xen-netback keeps a disabled vif stopped until it is created).
+# shellcheck disable=SC2154 # g and domid are the caller's
+nb_fresh() {
+	local out d
+	if ! out=$(timeout 60 xl network-detach "$g" "$devid" 2>&1); then
+		fail "xl network-detach of the attacked vif $devid" "$out"
+		return 1
+	fi
+	if ! out=$(timeout 60 xl network-attach "$g" bridge=xenbr0 2>&1); then
+		fail "xl network-attach of a fresh vif" "$out"
+		return 1
+	fi
+	d=$(xl network-list "$g" 2>/dev/null | awk 'NR > 1 { d = $1 } END { print d }')
+	nb_xs_wait "$(nb_frontend "$domid" "$d")/state" 4 30 || {
+		fail "the guest's netfront connects the fresh vif $d" "frontend state $(xenstore-read "$(nb_frontend "$domid" "$d")/state" 2>&1)"
+		return 1
+	}
+	nb_take "$d"
+}
+
 # nb_vif_gone VIF: wait up to 10 s for dom0's net device VIF to go away.
 nb_vif_gone() {
 	local n=0

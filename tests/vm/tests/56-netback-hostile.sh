@@ -32,39 +32,7 @@ nb_guest "$g" "$ip" 1 "vif=['bridge=xenbr0','bridge=xenbr0']" || exit 1
 domid=$(guest_domid "$g")
 note "$g is domain $domid"
 
-# take DEVID: make the guest's netfront let go of vif DEVID, for nbhostile.
-take() {
-	local out
-	devid=$1 be=$(nb_backend "$domid" "$1") vif=vif$domid.$1
-	if out=$(gexec "$g" 30 "echo vif-$devid >/sys/bus/xen/drivers/vif/unbind && ! ls -d /sys/bus/xen/drivers/vif/vif-$devid 2>/dev/null") &&
-		nb_xs_wait "$be/state" 6 20; then
-		pass "the guest's netfront let go of vif $devid (backend Closed)"
-	else
-		fail "the guest's netfront lets go of vif $devid" "$out; backend state $(xenstore-read "$be/state" 2>&1)"
-		return 1
-	fi
-}
-# fresh: a stopped vif stays stopped (the kernel's xen-netback clears its
-# disabled flag only when the vif is created): replace it with a new one.
-fresh() {
-	local out
-	if ! out=$(timeout 60 xl network-detach "$g" "$devid" 2>&1); then
-		fail "xl network-detach of the attacked vif $devid" "$out"
-		return 1
-	fi
-	if ! out=$(timeout 60 xl network-attach "$g" bridge=xenbr0 2>&1); then
-		fail "xl network-attach of a fresh vif" "$out"
-		return 1
-	fi
-	local d
-	d=$(xl network-list "$g" 2>/dev/null | awk 'NR > 1 { d = $1 } END { print d }')
-	nb_xs_wait "$(nb_frontend "$domid" "$d")/state" 4 30 || {
-		fail "the guest's netfront connects the fresh vif $d" "frontend state $(xenstore-read "$(nb_frontend "$domid" "$d")/state" 2>&1)"
-		return 1
-	}
-	take "$d"
-}
-take 1 || exit 1
+nb_take 1 || exit 1
 rx_packets() { cat "/sys/class/net/$vif/statistics/rx_packets" 2>/dev/null || echo 0; }
 
 # run ATTACK CLASS: one nbhostile connection; judge by CLASS.
@@ -117,11 +85,11 @@ for a in slots19 sizes runt; do run "$a" drop || true; done
 for a in zerofrag tinyhdr; do
 	run "$a" survive || true
 	# If it stopped the vif, the fatal ones below need a fresh one.
-	[[ $last_probe == okay ]] || fresh || exit 1
+	[[ $last_probe == okay ]] || nb_fresh || exit 1
 done
 for a in far offset slots24 extra0 extra9 gso0; do
 	run "$a" fatal || true
-	fresh || exit 1
+	nb_fresh || exit 1
 done
 run none baseline || true
 

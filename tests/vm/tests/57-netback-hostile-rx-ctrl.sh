@@ -70,37 +70,7 @@ domid=$(guest_domid "$g")
 data=/local/domain/$domid/data
 note "$g is domain $domid"
 
-# take DEVID: make the guest's netfront let go of vif DEVID, for nbhostile.
-take() {
-	local out
-	devid=$1 be=$(nb_backend "$domid" "$1") vif=vif$domid.$1
-	if out=$(gexec "$g" 30 "echo vif-$devid >/sys/bus/xen/drivers/vif/unbind && ! ls -d /sys/bus/xen/drivers/vif/vif-$devid 2>/dev/null") &&
-		nb_xs_wait "$be/state" 6 20; then
-		pass "the guest's netfront let go of vif $devid (backend Closed)"
-	else
-		fail "the guest's netfront lets go of vif $devid" "$out; backend state $(xenstore-read "$be/state" 2>&1)"
-		return 1
-	fi
-}
-# fresh: replace a stopped vif (the kernel's copy keeps it stopped).
-fresh() {
-	local out d
-	if ! out=$(timeout 60 xl network-detach "$g" "$devid" 2>&1); then
-		fail "xl network-detach of the attacked vif $devid" "$out"
-		return 1
-	fi
-	if ! out=$(timeout 60 xl network-attach "$g" bridge=xenbr0 2>&1); then
-		fail "xl network-attach of a fresh vif" "$out"
-		return 1
-	fi
-	d=$(xl network-list "$g" 2>/dev/null | awk 'NR > 1 { d = $1 } END { print d }')
-	nb_xs_wait "$(nb_frontend "$domid" "$d")/state" 4 30 || {
-		fail "the guest's netfront connects the fresh vif $d" "frontend state $(xenstore-read "$(nb_frontend "$domid" "$d")/state" 2>&1)"
-		return 1
-	}
-	take "$d"
-}
-take 1 || exit 1
+nb_take 1 || exit 1
 rx_packets() { cat "/sys/class/net/$vif/statistics/rx_packets" 2>/dev/null || echo 0; }
 carrier() { cat "/sys/class/net/$vif/carrier" 2>/dev/null || echo gone; }
 # field NAME: NAME=value from the RESULT line in $res.
@@ -261,10 +231,10 @@ for seed in 1 2 3 4 5 6; do
 		pass "garbage $seed: the vif still answers (req_prod $(field prod), $(field answered) slots answered, probe OKAY after $(field tries) tries, reached dom0)"
 	elif [[ $(field probe) != okay && $c == 0 ]]; then
 		pass "garbage $seed: the vif disabled itself (req_prod $(field prod), $(field answered) slots answered, carrier off)"
-		fresh || exit 1
+		nb_fresh || exit 1
 	else
 		fail "garbage $seed: the vif is disabled or still answers" "probe $(field probe), carrier $c, $vif rx_packets +$((r1 - r0)); $res"
-		fresh || exit 1
+		nb_fresh || exit 1
 	fi
 done
 check "garbage: dom0 still pings the guest" busybox ping -c 1 -W 5 "$ip" || true
