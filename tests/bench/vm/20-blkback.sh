@@ -76,6 +76,9 @@ for round in 1 2; do
 			continue
 		fi
 		if bb_guest "$g" "disk=['phy:/dev/ram0,xvda,w']"; then
+			d=$(xl domid "$g")
+			be=/local/domain/0/backend/vbd/$d/51712
+			note "round $round $copy: persistent back $(xenstore-read "$be/feature-persistent") front $(xenstore-read "/local/domain/$d/device/vbd/51712/feature-persistent"), ring order $(xenstore-read "/local/domain/$d/device/vbd/51712/ring-page-order" 2>/dev/null || echo 0), queues $(xenstore-read "/local/domain/$d/device/vbd/51712/multi-queue-num-queues" 2>/dev/null || echo 1)"
 			for j in "${jobs[@]}"; do
 				read -r name rw bs qd unit <<<"$j"
 				if gsh "$g" $((secs * 3 + 30)) fioperf xvda "$rw" "$bs" "$qd" "$secs" &&
