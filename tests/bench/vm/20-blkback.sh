@@ -46,6 +46,11 @@ load() {
 	[[ -f $ours ]] && want=$(modinfo -F srcversion "$ours")
 	[[ ($1 == ours && $live == "$want") || ($1 == in-tree && $live != "$want") ]]
 }
+# dom0_irqs: events the vbd's event channels brought dom0, over all CPUs
+# (both copies name their interrupt blkif-backend).
+dom0_irqs() {
+	awk '/blkif-backend/ { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i } END { print n + 0 }' /proc/interrupts
+}
 # figure UNIT "IOPS KIB/S": the number that counts for that unit.
 figure() {
 	local iops kib
@@ -81,10 +86,12 @@ for round in 1 2; do
 			note "round $round $copy: persistent back $(xenstore-read "$be/feature-persistent") front $(xenstore-read "/local/domain/$d/device/vbd/51712/feature-persistent"), ring order $(xenstore-read "/local/domain/$d/device/vbd/51712/ring-page-order" 2>/dev/null || echo 0), queues $(xenstore-read "/local/domain/$d/device/vbd/51712/multi-queue-num-queues" 2>/dev/null || echo 1)"
 			for j in "${jobs[@]}"; do
 				read -r name rw bs qd unit <<<"$j"
-				if gsh "$g" $((secs * 3 + 30)) fioperf xvda "$rw" "$bs" "$qd" "$secs" &&
+				d0=$(dom0_irqs)
+				if GSH_QUIET=$((secs + 1)) gsh "$g" $((secs * 3 + 30)) fioperf xvda "$rw" "$bs" "$qd" "$secs" &&
 					[[ $GOUT =~ ^[0-9]+\ [0-9]+ ]]; then
 					v=$(figure "$unit" "$GOUT")
-					note "round $round $copy $name: $v $unit"
+					ios=$(($(cut -d' ' -f1 <<<"$GOUT") * (secs + 1)))
+					note "round $round $copy $name: $v $unit, dom0 events/IO $(awk "BEGIN{printf \"%.2f\", ($(dom0_irqs) - $d0) / $ios}")"
 					keep "$copy/$name" "$v"
 				else
 					fail "$copy round $round: fio $name in the guest" "$GOUT"

@@ -82,7 +82,8 @@ _bb_seq=0
 # gsh NAME SECS COMMAND: run the shell COMMAND in guest NAME's server (it
 # may use the server's functions: pwrite, pcheck, md5at, vfio...). GOUT is
 # the end of its output; the status is the command's (124: no answer in
-# SECS, 125: the guest is gone).
+# SECS, 125: the guest is gone).  A benchmark sets GSH_QUIET to the seconds
+# its job surely takes: dom0 does not poll (spawn xenstore clients) then.
 gsh() {
 	local name=$1 secs=$2 domid dir ack deadline=$((SECONDS + $2))
 	shift 2
@@ -91,6 +92,7 @@ gsh() {
 	dir=/local/domain/$domid/data
 	_bb_seq=$((_bb_seq + 1))
 	xenstore-write "$dir/bb-cmd" "$_bb_seq $*"
+	sleep "${GSH_QUIET:-0}"
 	while :; do
 		ack=$(xenstore-read "$dir/bb-ack" 2>/dev/null)
 		[[ ${ack%% *} == "$_bb_seq" ]] && break
