@@ -104,6 +104,7 @@ struct xdb_ring {
 	/* done_reqs and the response ring, both written from completions */
 	spinlock_t done_lock;
 	struct list_head done_reqs;
+	bool wants_done;		/* the thread waits for a request back */
 
 	/* WRITE_BARRIER: one request held until earlier I/O is done. */
 	bool held_valid;

@@ -141,12 +141,15 @@ static int map_segs(struct xdb_ring *ring, struct xdb_req *req, bool ro)
  * The request's last bio is done.  One whose grants all stay mapped
  * (persistent) is answered here, without waiting for the thread: the
  * guest may reuse its grants and id at once, as nothing is unmapped.  The
- * thread still releases it from the done list.
+ * thread still releases it from the done list, when it next runs, unless
+ * it waits for it.  A device that completes bios in the ring's own thread
+ * gets its answers published once for the thread's whole batch.
  */
 static void req_put(struct xdb_req *req)
 {
 	struct xdb_ring *ring = req->ring;
-	bool notify = false;
+	bool in_thread = current == ring->thread;
+	bool notify = false, wake = true;
 	unsigned long flags;
 
 	if (!atomic_dec_and_test(&req->pending))
@@ -155,14 +158,20 @@ static void req_put(struct xdb_req *req)
 	if (req->early) {
 		xdb_abi_put_response(&ring->br, ring->abi, req->id,
 				     req->operation, req->status);
-		notify = xdb_ring_push_locked(ring);
+		if (!in_thread)
+			notify = xdb_ring_push_locked(ring);
 		req->answered = true;
 	}
 	list_add_tail(&req->node, &ring->done_reqs);
+	if (req->early) {
+		smp_mb();	/* pairs with wait_for_work() */
+		wake = READ_ONCE(ring->wants_done);
+	}
 	spin_unlock_irqrestore(&ring->done_lock, flags);
 	if (notify)
 		notify_remote_via_irq(ring->irq);
-	wake_up(&ring->wq);
+	if (wake && !in_thread)
+		wake_up(&ring->wq);
 }
 
 static bool all_persistent(const struct xdb_req *req)

@@ -214,6 +214,20 @@ static bool thread_has_work(struct xdb_ring *ring)
 	       kthread_should_stop();
 }
 
+/*
+ * Sleep until an event, a completion the thread must see, or a second
+ * has passed (housekeeping).  Requests answered from their completion
+ * wake it only when it waits for one to come back: out of free requests,
+ * or a barrier waiting for the I/O before it.
+ */
+static void wait_for_work(struct xdb_ring *ring)
+{
+	WRITE_ONCE(ring->wants_done, list_empty(&ring->free_reqs) ||
+		   ring->held_valid || ring->draining);
+	smp_mb();	/* req_put() sees wants_done, or we see its request */
+	wait_event_interruptible_timeout(ring->wq, thread_has_work(ring), HZ);
+}
+
 static int ring_thread(void *data)
 {
 	struct xdb_ring *ring = data;
@@ -221,8 +235,7 @@ static int ring_thread(void *data)
 	while (!kthread_should_stop()) {
 		bool eoi, had_requests;
 
-		wait_event_interruptible_timeout(ring->wq,
-						 thread_has_work(ring), HZ);
+		wait_for_work(ring);
 		complete_done(ring);
 		/* Clear before looking: a later event must wake us again. */
 		eoi = READ_ONCE(ring->notified);
@@ -237,6 +250,8 @@ static int ring_thread(void *data)
 	}
 
 	/* Stopping: answer what is in flight before the grants go. */
+	WRITE_ONCE(ring->wants_done, true);
+	smp_mb();	/* as in wait_for_work() */
 	while (ring->inflight) {
 		wait_event(ring->wq, has_done(ring));
 		complete_done(ring);
