@@ -142,13 +142,11 @@ static int map_segs(struct xdb_ring *ring, struct xdb_req *req, bool ro)
  * (persistent) is answered here, without waiting for the thread: the
  * guest may reuse its grants and id at once, as nothing is unmapped.  The
  * thread still releases it from the done list, when it next runs, unless
- * it waits for it.  A device that completes bios in the ring's own thread
- * gets its answers published once for the thread's whole batch.
+ * it waits for it.
  */
 static void req_put(struct xdb_req *req)
 {
 	struct xdb_ring *ring = req->ring;
-	bool in_thread = current == ring->thread;
 	bool notify = false, wake = true;
 	unsigned long flags;
 
@@ -158,8 +156,7 @@ static void req_put(struct xdb_req *req)
 	if (req->early) {
 		xdb_abi_put_response(&ring->br, ring->abi, req->id,
 				     req->operation, req->status);
-		if (!in_thread)
-			notify = xdb_ring_push_locked(ring);
+		notify = xdb_ring_push_locked(ring);
 		req->answered = true;
 	}
 	list_add_tail(&req->node, &ring->done_reqs);
@@ -170,7 +167,8 @@ static void req_put(struct xdb_req *req)
 	spin_unlock_irqrestore(&ring->done_lock, flags);
 	if (notify)
 		notify_remote_via_irq(ring->irq);
-	if (wake && !in_thread)
+	/* Also when bios complete in the thread itself (brd): it is awake. */
+	if (wake && current != ring->thread)
 		wake_up(&ring->wq);
 }
 
