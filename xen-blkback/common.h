@@ -165,6 +165,7 @@ void xdb_ring_push(struct xdb_ring *ring);
 bool xdb_ring_push_locked(struct xdb_ring *ring);
 
 /* io.c */
+#define XDB_IN_FLIGHT	1	/* not a BLKIF_RSP_* status */
 int xdb_io_submit(struct xdb_ring *ring, struct xdb_req *req,
 		  struct xdb_io *io);
 void xdb_io_complete(struct xdb_ring *ring, struct xdb_req *req);

@@ -138,7 +138,8 @@ static int map_segs(struct xdb_ring *ring, struct xdb_req *req, bool ro)
 }
 
 /*
- * The request's last bio is done.  One whose grants all stay mapped
+ * A bio of the request is done; after the last one (if submission is
+ * over) the request is.  One whose grants all stay mapped
  * (persistent) is answered here, without waiting for the thread: the
  * guest may reuse its grants and id at once, as nothing is unmapped.  The
  * thread still releases it from the done list, when it next runs, unless
@@ -167,7 +168,7 @@ static void req_put(struct xdb_req *req)
 	spin_unlock_irqrestore(&ring->done_lock, flags);
 	if (notify)
 		notify_remote_via_irq(ring->irq);
-	/* Also when bios complete in the thread itself (brd): it is awake. */
+	/* Not from the thread itself (a plug flushed): it is awake. */
 	if (wake && current != ring->thread)
 		wake_up(&ring->wq);
 }
@@ -261,9 +262,10 @@ static void count(struct xdb_ring *ring, const struct xdb_io *io)
 
 /*
  * Start the I/O of a checked read, write, flush or barrier.  Returns
- * BLKIF_RSP_OKAY when bios are on their way (the request comes back
+ * XDB_IN_FLIGHT when bios are on their way (the request comes back
  * through the done list), else the status for an immediate
- * xdb_io_complete.
+ * xdb_io_complete: the request could not start, or every bio completed
+ * while it was submitted (brd does so).
  */
 int xdb_io_submit(struct xdb_ring *ring, struct xdb_req *req,
 		  struct xdb_io *io)
@@ -304,8 +306,10 @@ int xdb_io_submit(struct xdb_ring *ring, struct xdb_req *req,
 	req->early = all_persistent(req);
 	atomic_set(&req->pending, 1);
 	submit_bios(req, opf, io->sector);
-	req_put(req);
-	return BLKIF_RSP_OKAY;
+	/* Done already: the thread finishes it, with no trip through the list. */
+	if (atomic_dec_and_test(&req->pending))
+		return req->status;
+	return XDB_IN_FLIGHT;
 }
 
 /* Discards are carried out synchronously, in the ring's thread. */

@@ -111,11 +111,10 @@ static void dispatch(struct xdb_ring *ring, const struct blkif_request *breq)
 			status = xdb_io_discard(ring, &io);
 		else
 			status = xdb_io_submit(ring, req, &io);
-		if (status == BLKIF_RSP_OKAY) {
+		if (status == XDB_IN_FLIGHT) {
 			if (io.kind == XDB_IO_BARRIER)
 				ring->draining = true;
-			if (io.kind != XDB_IO_DISCARD)
-				return;
+			return;
 		}
 	} else {
 		pr_warn_ratelimited("vbd %u/%u: request (operation %u) refused\n",
@@ -123,6 +122,8 @@ static void dispatch(struct xdb_ring *ring, const struct blkif_request *breq)
 	}
 	req->status = status;
 	xdb_io_complete(ring, req);
+	/* Published at once, as answers from bio completions are. */
+	xdb_ring_push(ring);
 }
 
 /*

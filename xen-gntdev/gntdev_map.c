@@ -58,22 +58,19 @@ struct gntdev_map *gntdev_map_create(unsigned int count)
 	 * One allocation for the map and all its per-grant arrays: mapping
 	 * one grant per request is common (xenstored, xenconsoled) and
 	 * pays for every allocation.  Every element size is a multiple of
-	 * 8, so each array stays aligned.  Only the header is zeroed: every
-	 * array slot is written before it is read, and zeroing 144 bytes
-	 * a grant is a measurable share of a large map's cost.
+	 * 8, so each array stays aligned.
 	 */
 	BUILD_BUG_ON(sizeof(*map) % 8 || sizeof(*map->map_ops) % 8 ||
 		     sizeof(*map->unmap_ops) % 8 || sizeof(*map->grants) % 8);
 	per_grant = sizeof(*map->map_ops) + 2 * sizeof(*map->unmap_ops) +
 		    2 * sizeof(*map->pages) + sizeof(*map->grants);
-	map = kvmalloc(size_add(size_add(sizeof(*map),
+	map = kvzalloc(size_add(size_add(sizeof(*map),
 					 size_mul(count, per_grant)),
 				size_mul(nkernel, sizeof(*map->kmap_ops) +
 						  sizeof(*map->kunmap_ops))),
 		       GFP_KERNEL);
 	if (!map)
 		return NULL;
-	memset(map, 0, sizeof(*map));
 	next = map + 1;
 	map->map_ops = gntdev_carve(&next, count, sizeof(*map->map_ops));
 	map->kmap_ops = nkernel ? gntdev_carve(&next, nkernel,

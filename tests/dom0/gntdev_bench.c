@@ -84,9 +84,26 @@ static int grant_pages(void)
 	return 0;	/* fd stays open: the grants live as long as we do */
 }
 
+/* Time spent in each step of map_round, when timing them (seconds). */
+static int time_steps;
+static double step_time[4];
+static const char *const step_name[4] = { "map_ioctl", "mmap", "read+munmap", "unmap_ioctl" };
+
+static void step_done(unsigned int step, double *t)
+{
+	double t1;
+
+	if (!time_steps)
+		return;
+	t1 = now();
+	step_time[step] += t1 - *t;
+	*t = t1;
+}
+
 /* Map @n grants starting at page @first, check them, unmap; 0 if right. */
 static int map_round(int gnt, unsigned int first, unsigned int n)
 {
+	double t = time_steps ? now() : 0;
 	struct ioctl_gntdev_map_grant_ref *map;
 	struct ioctl_gntdev_unmap_grant_ref unmap = { 0 };
 	static unsigned char buf[sizeof(*map) + BATCH * sizeof(map->refs[0])];
@@ -101,8 +118,10 @@ static int map_round(int gnt, unsigned int first, unsigned int n)
 	}
 	if (ioctl(gnt, IOCTL_GNTDEV_MAP_GRANT_REF, map))
 		return -1;
+	step_done(0, &t);
 	va = mmap(NULL, n * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, gnt,
 		  map->index);
+	step_done(1, &t);
 	if (va == MAP_FAILED) {
 		bad = 1;
 	} else {
@@ -113,10 +132,12 @@ static int map_round(int gnt, unsigned int first, unsigned int n)
 		}
 		munmap(va, n * PAGE);
 	}
+	step_done(2, &t);
 	unmap.index = map->index;
 	unmap.count = n;
 	if (ioctl(gnt, IOCTL_GNTDEV_UNMAP_GRANT_REF, &unmap))
 		bad = 1;
+	step_done(3, &t);
 	return bad ? -1 : 0;
 }
 
@@ -138,6 +159,24 @@ static void bench_map(int gnt, unsigned int per_request, double seconds)
 	printf("BENCH: map_%u %.2f us/grant\n", per_request, t * 1e6 / grants);
 	check(ok, per_request == 1 ? "map+mmap+munmap+unmap, 1 grant per request, data right" :
 	      "map+mmap+munmap+unmap, 64 grants per request, data right");
+}
+
+/*
+ * Where a map's time goes, step by step, over @rounds further rounds: the
+ * timing calls are kept out of the BENCH figures above.
+ */
+static void time_map_steps(int gnt, unsigned int per_request, unsigned int rounds)
+{
+	memset(step_time, 0, sizeof(step_time));
+	time_steps = 1;
+	for (unsigned int k = 0; k < rounds; k++)
+		if (map_round(gnt, k * per_request % NPAGES, per_request))
+			break;
+	time_steps = 0;
+	printf("# steps of map_%u, us per request:", per_request);
+	for (unsigned int i = 0; i < 4; i++)
+		printf(" %s %.1f", step_name[i], step_time[i] * 1e6 / rounds);
+	printf("\n");
 }
 
 static void bench_copy(int gnt, int to_foreign, double seconds)
@@ -208,6 +247,8 @@ int main(int argc, char **argv)
 	}
 	bench_map(gnt, 1, seconds);
 	bench_map(gnt, BATCH, seconds);
+	time_map_steps(gnt, 1, 500);
+	time_map_steps(gnt, BATCH, 200);
 	bench_copy(gnt, 0, seconds);
 	bench_copy(gnt, 1, seconds);
 	close(gnt);
