@@ -1,0 +1,81 @@
+#!/bin/bash
+# vm-timeout: 480
+# An HVM guest (type="hvm": hvmloader and SeaBIOS, QEMU from
+# qemu-system-xen as its device model in dom0) whose PV disk and NIC
+# (blkfront and netfront in the HVM guest, after the emulated ones are
+# unplugged) are served by the project's backends: the same checks as the
+# PVH guest. The device model is also a client of the project's
+# xen-gntdev and xen-evtchn: a disk hot plugged with backendtype=qdisk is
+# served by it, written and read back by the guest, found by dom0 after
+# its detach. Under QEMU's emulation of SVM the guest boots in about 30 s.
+# Work in progress, out of make check: in one run of four (6.12) the
+# guest died as the qdisk was attached, with Xen's "d1v0 Triple fault -
+# invoking HVM shutdown action 1" and no oops in the guest; not yet
+# understood (QEMU's emulated SVM, or the guest's grants as this QEMU
+# maps them through our gntdev).
+set -uo pipefail
+# shellcheck source=SCRIPTDIR/../lib/dom0-lib.sh
+. "$REPO/tests/vm/lib/dom0-lib.sh"
+# shellcheck source=SCRIPTDIR/../lib/netback-lib.sh
+. "$REPO/tests/vm/lib/netback-lib.sh"
+# shellcheck source=SCRIPTDIR/../lib/blkback-lib.sh
+. "$REPO/tests/vm/lib/blkback-lib.sh"
+# shellcheck source=SCRIPTDIR/../lib/guests-lib.sh
+. "$REPO/tests/vm/lib/guests-lib.sh"
+
+g=mg-hvm-qdisk
+trap 'rc=$?; guest_destroy "$g"; rmmod brd 2>/dev/null; (exit $rc); _vm_exit' EXIT
+bb_brd 2 32 || { fail "brd RAM disks /dev/ram0-1"; exit 1; }
+mg_guest "$g" 10.99.0.22 hvm /dev/ram0 || exit 1
+domid=$(guest_domid "$g")
+dm=$(pgrep -f -- "xen-qemu-system-i386 .*-xen-domid $domid( |$)" | head -n 1)
+if [[ -n $dm ]]; then
+	pass "its device model runs in dom0 (pid $dm, $(readlink "/proc/$dm/exe"))"
+	tr '\0' ' ' <"/proc/$dm/cmdline" >"$TEST_LOGDIR/qemu-dm.cmdline"
+else
+	fail "its device model runs in dom0" "no process with -xen-domid $domid: $(pgrep -a qemu | tr '\n' ' ')"
+fi
+
+# The device model as a backend: a disk hot plugged with
+# backendtype=qdisk is served by this QEMU (its xen-block maps the guest's
+# grants through our /dev/xen/gntdev), hot plugged so that it has no
+# emulated IDE twin.
+qdisk_be=/local/domain/0/backend/qdisk/$domid/${BB_DEVID[xvdb]}
+qdisk_attach() { timeout 60 xl block-attach "$1" "format=raw,vdev=xvdb,access=rw,backendtype=qdisk,target=$2"; }
+if check "xl block-attach $g a qdisk xvdb on /dev/ram1" qdisk_attach "$g" /dev/ram1; then
+	mg_in_guest "xvdb appears in the guest" "$g" '[ -b /dev/xvdb ]'
+	if nb_xs_wait "$qdisk_be/state" 4 30 && nb_xs_wait "$(bb_fe "$domid" xvdb)/state" 4 30; then
+		pass "the qdisk xvdb is Connected at both ends ($qdisk_be)"
+	else
+		fail "the qdisk xvdb is Connected at both ends" "backend state '$(bb_key "$qdisk_be/state")', frontend '$(bb_key "$(bb_fe "$domid" xvdb)/state")'"
+	fi
+	fds=$(ls -l "/proc/${dm:-none}/fd" 2>/dev/null)
+	ls -l "/proc/${dm:-none}/fd" >"$TEST_LOGDIR/qemu-dm.fds" 2>&1
+	if [[ $fds == *' /dev/xen/gntdev'* && $fds == *' /dev/xen/evtchn'* ]] &&
+		grep -q ' /dev/xen/gntdev$' "/proc/${dm:-none}/maps" 2>/dev/null; then
+		pass "the device model has /dev/xen/gntdev and /dev/xen/evtchn open and the guest's ring mapped through gntdev"
+	else
+		fail "the device model has /dev/xen/gntdev and /dev/xen/evtchn open and the guest's ring mapped through gntdev" "see tests/$TEST_NAME/qemu-dm.fds"
+	fi
+	mg_write "the guest writes to the qdisk xvdb" "$g" xvdb 4 &&
+		mg_readback "the guest reads the qdisk xvdb back" "$g" xvdb 4
+	if check "xl block-detach $g xvdb" timeout 60 xl block-detach "$g" xvdb; then
+		mg_in_guest "xvdb disappears from the guest" "$g" '[ ! -e /sys/block/xvdb ]'
+		if out=$(mg_absent "$qdisk_be" "$(bb_fe "$domid" xvdb)"); then
+			pass "the qdisk xvdb is gone from xenstore"
+		else
+			fail "the qdisk xvdb is gone from xenstore" "$out"
+		fi
+		mg_dom0_readback "dom0 finds the data the guest wrote on the qdisk xvdb on /dev/ram1" /dev/ram1 "$g" xvdb 4
+	fi
+fi
+if ! guest_domid "$g" >/dev/null; then
+	# Seen once in four runs (6.12, as xl block-attach began): Xen said
+	# "d1v0 Triple fault - invoking HVM shutdown action 1", the guest's
+	# console showed no oops. Cause not known.
+	fail "guest $g is still running after the qdisk checks" \
+		"it is gone; Xen says: '$(xl dmesg | grep -m 1 -E "d${domid}v[0-9]+ ")'; see xen/xl-$g.log"
+	exit 1
+fi
+
+mg_disk_and_net "$g" 10.99.0.22 /dev/ram0
