@@ -82,9 +82,8 @@ for round in 1 2 3; do
 			continue
 		fi
 		if bb_guest "$g" "disk=['phy:/dev/ram0,xvda,w']"; then
-			d=$(xl domid "$g")
-			be=/local/domain/0/backend/vbd/$d/51712
-			note "round $round $copy: persistent back $(xenstore-read "$be/feature-persistent") front $(xenstore-read "/local/domain/$d/device/vbd/51712/feature-persistent"), ring order $(xenstore-read "/local/domain/$d/device/vbd/51712/ring-page-order" 2>/dev/null || echo 0), queues $(xenstore-read "/local/domain/$d/device/vbd/51712/multi-queue-num-queues" 2>/dev/null || echo 1)"
+			d=$(guest_domid "$g") be=$(bb_be "$d" xvda) fe=$(bb_fe "$d" xvda)
+			note "round $round $copy: persistent back $(bb_key "$be/feature-persistent") front $(bb_key "$fe/feature-persistent"), ring order $(bb_key "$fe/ring-page-order"), queues $(bb_key "$fe/multi-queue-num-queues") (empty: the default)"
 			for j in "${jobs[@]}"; do
 				read -r name rw bs qd unit <<<"$j"
 				d0=$(dom0_irqs)

@@ -41,6 +41,21 @@ mg_guest() {
 	fi
 }
 
+# mg_device_model NAME: a check that guest NAME's device model (QEMU from
+# qemu-system-xen) runs in dom0; sets dm to its pid and keeps its command
+# line in the test's log directory.
+mg_device_model() {
+	local domid
+	domid=$(guest_domid "$1")
+	dm=$(pgrep -f -- "xen-qemu-system-i386 .*-xen-domid $domid( |$)" | head -n 1)
+	if [[ -z $dm ]]; then
+		fail "its device model runs in dom0" "no process with -xen-domid $domid: $(pgrep -a qemu | tr '\n' ' ')"
+		return 1
+	fi
+	pass "its device model runs in dom0 (pid $dm, $(readlink "/proc/$dm/exe"))"
+	tr '\0' ' ' <"/proc/$dm/cmdline" >"$TEST_LOGDIR/qemu-dm.cmdline"
+}
+
 # mg_connected WHAT DOMID [DISK [VIF-DEVID]]: a check that the disk
 # (default xvda) and the vif (default 0) are Connected (state 4) at both
 # ends in xenstore, waiting up to 30 s; "-" skips one of them.
