@@ -5,8 +5,8 @@
 # and xen-evtchn: a disk hot plugged with backendtype=qdisk is served by
 # it, written and read back by the guest, found by dom0 after its detach.
 # The guest's own disk and NIC are 72's checks.
-# Work in progress, out of make check: in one run of four (6.12) the
-# guest died as the qdisk was attached, with Xen's "d1v0 Triple fault -
+# Work in progress, out of make check: in two runs of five (6.12, 6.1)
+# the guest died as the qdisk was attached, with Xen's "d1v0 Triple fault -
 # invoking HVM shutdown action 1" and no oops in the guest; not yet
 # understood (QEMU's emulated SVM, or the guest's grants as this QEMU
 # maps them through our gntdev).
@@ -61,7 +61,7 @@ if check "xl block-attach $g a qdisk xvdb on /dev/ram1" qdisk_attach "$g" /dev/r
 	fi
 fi
 if ! guest_domid "$g" >/dev/null; then
-	# Seen once in four runs (6.12, as xl block-attach began): Xen said
+	# Seen in two runs of five (as xl block-attach began): Xen said
 	# "d1v0 Triple fault - invoking HVM shutdown action 1", the guest's
 	# console showed no oops. Cause not known.
 	fail "guest $g is still running after the qdisk checks" \
