@@ -50,7 +50,7 @@ bb_pcheck() {
 # command server; waits until it serves. The guest's console and its
 # commands' output are in xen/guest-NAME.log.
 bb_guest() {
-	local name=$1 deadline=$((SECONDS + 150)) domid cmdline="blkback_seed=$BB_SEED"
+	local name=$1 domid cmdline="blkback_seed=$BB_SEED"
 	shift
 	if [[ ${1:-} == --cmdline ]]; then
 		cmdline+=" $2"
@@ -61,21 +61,24 @@ bb_guest() {
 		return 1
 	fi
 	domid=$(guest_domid "$name")
-	until [[ $(xenstore-read "/local/domain/$domid/data/bb-ready" 2>/dev/null) == 1 ]]; do
-		if [[ $SECONDS -ge $deadline ]] || ! xenstore-exists "/local/domain/$domid" 2>/dev/null; then
-			fail "guest $name boots and serves" "no data/bb-ready within 150 s, see xen/guest-$name.log and tests/$TEST_NAME/$name.xenstore"
-			{
-				xenstore-ls -f "/local/domain/0/backend/vbd/$domid"
-				xenstore-ls -f "/local/domain/$domid/device"
-			} >"$TEST_LOGDIR/$name.xenstore" 2>&1
-			# The next guest of that name overwrites its console log.
-			cp "/var/log/xen/guest-$name.log" "$TEST_LOGDIR/$name.console.$domid.log" 2>/dev/null
-			guest_destroy "$name"
-			return 1
-		fi
-		sleep 0.2
-	done
+	xs_wait 150 "/local/domain/$domid/data/bb-ready" _bb_ready "$domid"
+	if [[ $(xenstore-read "/local/domain/$domid/data/bb-ready" 2>/dev/null) != 1 ]]; then
+		fail "guest $name boots and serves" "no data/bb-ready within 150 s, see xen/guest-$name.log and tests/$TEST_NAME/$name.xenstore"
+		{
+			xenstore-ls -f "/local/domain/0/backend/vbd/$domid"
+			xenstore-ls -f "/local/domain/$domid/device"
+		} >"$TEST_LOGDIR/$name.xenstore" 2>&1
+		# The next guest of that name overwrites its console log.
+		cp "/var/log/xen/guest-$name.log" "$TEST_LOGDIR/$name.console.$domid.log" 2>/dev/null
+		guest_destroy "$name"
+		return 1
+	fi
 	pass "guest $name (domain $domid) is up with its disks"
+}
+# _bb_ready DOMID: its server is ready, or it is gone (no use waiting).
+_bb_ready() {
+	[[ $(xenstore-read "/local/domain/$1/data/bb-ready" 2>/dev/null) == 1 ]] ||
+		! xenstore-exists "/local/domain/$1" 2>/dev/null
 }
 
 _bb_seq=0
@@ -83,9 +86,10 @@ _bb_seq=0
 # may use the server's functions: pwrite, pcheck, md5at, vfio...). GOUT is
 # the end of its output; the status is the command's (124: no answer in
 # SECS, 125: the guest is gone).  A benchmark sets GSH_QUIET to the seconds
-# its job surely takes: dom0 does not poll (spawn xenstore clients) then.
+# its job surely takes: dom0 does not even look (spawn xenstore clients)
+# then.
 gsh() {
-	local name=$1 secs=$2 domid dir ack deadline=$((SECONDS + $2))
+	local name=$1 secs=$2 domid dir ack
 	shift 2
 	GOUT=
 	domid=$(guest_domid "$name") || return 125
@@ -93,22 +97,24 @@ gsh() {
 	_bb_seq=$((_bb_seq + 1))
 	xenstore-write "$dir/bb-cmd" "$_bb_seq $*"
 	sleep "${GSH_QUIET:-0}"
-	while :; do
-		ack=$(xenstore-read "$dir/bb-ack" 2>/dev/null)
-		[[ ${ack%% *} == "$_bb_seq" ]] && break
-		if [[ $SECONDS -ge $deadline ]]; then
-			GOUT="no answer within $secs s"
-			return 124
-		fi
-		# xenstore-exists, not xl: cheap enough to ask every time.
-		if ! xenstore-exists "/local/domain/$domid" 2>/dev/null; then
-			GOUT="guest gone"
-			return 125
-		fi
-		sleep 0.2
-	done
+	if ! xs_wait "$secs" "$dir/bb-ack" _gsh_answered "$dir" "$domid"; then
+		GOUT="no answer within $secs s"
+		return 124
+	fi
+	if [[ $ack == gone ]]; then
+		GOUT="guest gone"
+		return 125
+	fi
 	GOUT=$(xenstore-read "$dir/bb-out" 2>/dev/null | tr '\n' ' ')
 	return "${ack#* }"
+}
+# _gsh_answered DIR DOMID: gsh's ack (its caller's variable) answers
+# _bb_seq, or is "gone" with the guest.
+_gsh_answered() {
+	ack=$(xenstore-read "$1/bb-ack" 2>/dev/null)
+	[[ ${ack%% *} == "$_bb_seq" ]] && return 0
+	xenstore-exists "/local/domain/$2" 2>/dev/null && return 1
+	ack=gone
 }
 # gcheck WHAT NAME SECS COMMAND: a check that COMMAND succeeds in the guest.
 gcheck() {

@@ -54,6 +54,32 @@ _vm_exit() {
 }
 trap _vm_exit EXIT
 
+# xs_wait SECS PATH CMD...: run CMD until it succeeds, again after each
+# change of the xenstore PATH (or its children) and at least every 5 s, for
+# up to SECS seconds.  A watch instead of a poll: under emulation the two
+# processes a poll spawns take CPU from the guests and backends under test.
+xs_wait() {
+	local secs=$1 path=$2 deadline fd pid rc=1 left
+	shift 2
+	deadline=$((SECONDS + secs))
+	exec {fd}< <(exec xenstore-watch "$path" 2>/dev/null)
+	pid=$!
+	while :; do
+		if "$@"; then
+			rc=0
+			break
+		fi
+		left=$((deadline - SECONDS))
+		[[ $left -gt 0 ]] || break
+		[[ $left -le 5 ]] || left=5
+		# An event, or the time; if the watch ended, poll instead.
+		read -r -t "$left" -u "$fd" _ || [[ $? -gt 128 ]] || sleep 0.2
+	done
+	kill "$pid" 2>/dev/null
+	exec {fd}<&-
+	return "$rc"
+}
+
 # guest_console NAME: path of the guest's console log (written by xenconsoled).
 guest_console() { echo "/var/log/xen/guest-$1.log"; }
 

@@ -35,26 +35,23 @@ nb_guest() {
 # prints its output (newlines turned into spaces, the last 1000 bytes) and
 # returns its status, 255 if no answer came within SECS.
 gexec() {
-	local name=$1 secs=$2 domid ack seq deadline
+	local name=$1 secs=$2 domid ack seq
 	shift 2
 	domid=$(guest_domid "$name") || { echo "no guest $name"; return 255; }
 	# Unique in subshells too (a counter would not survive $(gexec ...)).
 	seq=$(date +%s%N)
 	xenstore-write "/local/domain/$domid/data/cmd" "$seq $*" || return 255
-	deadline=$((SECONDS + secs))
-	while :; do
-		ack=$(xenstore-read "/local/domain/$domid/data/ack" 2>/dev/null) || ack=
-		if [[ $ack == "$seq "* ]]; then
-			ack=${ack#"$seq "}
-			echo "${ack#* }"
-			return "${ack%% *}"
-		fi
-		if [[ $SECONDS -ge $deadline ]]; then
-			echo "no answer from $name's agent within ${secs}s"
-			return 255
-		fi
-		sleep 0.2
-	done
+	if ! xs_wait "$secs" "/local/domain/$domid/data/ack" _gexec_answered "$domid"; then
+		echo "no answer from $name's agent within ${secs}s"
+		return 255
+	fi
+	ack=${ack#"$seq "}
+	echo "${ack#* }"
+	return "${ack%% *}"
+}
+# _gexec_answered DOMID: gexec's ack (its caller's variable) answers seq.
+_gexec_answered() {
+	ack=$(xenstore-read "/local/domain/$1/data/ack" 2>/dev/null) && [[ $ack == "$seq "* ]]
 }
 
 # nb_backend DOMID [DEVID]: the backend's xenstore directory of a vif.
@@ -64,13 +61,11 @@ nb_frontend() { echo "/local/domain/$1/device/vif/${2:-0}"; }
 
 # nb_xs_wait PATH VALUE SECS: wait until PATH reads VALUE ("" = exists).
 nb_xs_wait() {
-	local n=0 v
-	while :; do
-		v=$(xenstore-read "$1" 2>/dev/null) && [[ -z $2 || $v == "$2" ]] && return 0
-		[[ $n -lt $(($3 * 10)) ]] || return 1
-		sleep 0.1
-		n=$((n + 1))
-	done
+	xs_wait "$3" "$1" _nb_xs_is "$1" "$2"
+}
+_nb_xs_is() {
+	local v
+	v=$(xenstore-read "$1" 2>/dev/null) && [[ -z $2 || $v == "$2" ]]
 }
 
 # The hostile-netfront tests (56, 57) take over vifs of their guest $g

@@ -72,10 +72,11 @@ vfio_bg() {
 }
 vfio_wait() {
 	n=0
+	# Once a second: each look spawns a process, CPU fio needs.
 	while [ ! -f /tmp/bg.rc ]; do
 		n=$((n + 1))
-		[ $n -lt $(($1 * 5)) ] || { echo "still running after $1 s"; return 124; }
-		sleep 0.2
+		[ $n -le "$1" ] || { echo "still running after $1 s"; return 124; }
+		sleep 1
 	done
 	cat /tmp/bg.out
 	return "$(cat /tmp/bg.rc)"
@@ -91,17 +92,24 @@ fioperf() {
 		awk -F';' '{ printf "%d %d\n", $8 + $49, $7 + $48 }'
 }
 
-last=
+# The server looks for a command after each change of data/bb-cmd (a
+# watch) and at least every 5 s, should a watch be lost.
+xs_watch_open data/bb-cmd
 xenstore-write data/bb-ready 1
+last=
 idle=0
 while :; do
 	cmd=$(xenstore-read data/bb-cmd 2>/dev/null)
 	seq=${cmd%% *}
 	if [ -z "$cmd" ] || [ "$seq" = "$last" ]; then
-		idle=$((idle + 1))
 		# dom0 silent for 10 minutes: it is gone, stop.
-		[ $idle -lt 3000 ] || { gfail "blkback server" "no command for 600 s"; break; }
-		sleep 0.2
+		[ $idle -lt 600 ] || { gfail "blkback server" "no command for 600 s"; break; }
+		# shellcheck disable=SC3045 # busybox sh has read -t
+		if ! read -r -t 5 _ <&3; then
+			# The time, or the watch ended: then poll.
+			idle=$((idle + 5))
+			sleep 0.2
+		fi
 		continue
 	fi
 	idle=0
@@ -109,10 +117,11 @@ while :; do
 	body=${cmd#* }
 	[ "$body" = exit ] && { xenstore-write data/bb-ack "$seq 0"; break; }
 	echo "# bb $seq: $body"
-	out=$( (eval "$body") 2>&1)
+	out=$( (eval "$body") 2>&1 </dev/null)
 	rc=$?
 	echo "$out" | tail -n 20 | sed "s/^/# bb $seq: /"
 	xenstore-write data/bb-out "$(echo "$out" | tail -n 12 | cut -c 1-200)"
 	xenstore-write data/bb-ack "$seq $rc"
 done
+[ -z "${XS_WATCH_PID:-}" ] || kill "$XS_WATCH_PID"
 exit "$guest_failed"

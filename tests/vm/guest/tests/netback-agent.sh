@@ -14,7 +14,10 @@ if iperf3 -s -D >/dev/null 2>&1; then
 else
 	gfail "iperf3 server started" "iperf3 -s -D failed"
 fi
+# The agent looks for a command after each change of data/cmd (a watch)
+# and at least every 5 s, should a watch be lost.
 (
+	xs_watch_open data/cmd
 	last=
 	while :; do
 		cmd=$(xenstore-read data/cmd 2>/dev/null) || cmd=
@@ -25,8 +28,11 @@ fi
 			rc=$?
 			out=$(printf '%s' "$out" | tr '\n\134' '  ' | tail -c 1000)
 			xenstore-write data/ack "$seq $rc $out"
+			continue
 		fi
-		sleep 0.2
+		# An event or the time; if the watch ended, poll.
+		# shellcheck disable=SC3045 # busybox sh has read -t
+		read -r -t 5 _ <&3 || sleep 0.2
 	done
 ) </dev/null >/dev/null 2>&1 &
 gpass "agent started"
