@@ -216,7 +216,8 @@ if finish mcast; then
 fi
 
 # --- XSA-39: garbage on the tx ring ------------------------------------------
-for seed in 1 2 3 4 5 6; do
+# Seeds 1 and 2 put req_prod within the ring, 4 far beyond it.
+for seed in 1 2 4; do
 	r0=$(rx_packets)
 	start garbage "$seed"
 	if ! at judge 90; then
