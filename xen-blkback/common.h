@@ -93,6 +93,7 @@ struct xdb_ring {
 	struct task_struct *thread;
 	wait_queue_head_t wq;
 	bool notified;			/* an event came since the last look */
+	bool requests_since_eoi;	/* requests taken since the last EOI */
 	bool broken;			/* guest broke the protocol: no more */
 	unsigned int max_segs;
 

@@ -234,18 +234,28 @@ static int ring_thread(void *data)
 	struct xdb_ring *ring = data;
 
 	while (!kthread_should_stop()) {
-		bool eoi, had_requests;
+		bool eoi;
 
 		wait_for_work(ring);
 		complete_done(ring);
 		/* Clear before looking: a later event must wake us again. */
 		eoi = READ_ONCE(ring->notified);
 		WRITE_ONCE(ring->notified, false);
-		had_requests = process_requests(ring);
+		if (process_requests(ring))
+			ring->requests_since_eoi = true;
 		xdb_ring_push(ring);
-		if (eoi)
-			xen_irq_lateeoi(ring->irq, had_requests ? 0 :
-					XEN_EOI_FLAG_SPURIOUS);
+		/*
+		 * An event is spurious only if no request came since the last
+		 * EOI: a pass woken by a completion often takes the requests
+		 * an event announces before the event is seen.  Counting
+		 * those as spurious makes the kernel delay the next EOIs (up
+		 * to a second each) under a steady load.
+		 */
+		if (eoi) {
+			xen_irq_lateeoi(ring->irq, ring->requests_since_eoi ?
+					0 : XEN_EOI_FLAG_SPURIOUS);
+			ring->requests_since_eoi = false;
+		}
 		housekeeping(ring);
 		cond_resched();
 	}

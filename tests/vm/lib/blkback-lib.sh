@@ -136,6 +136,21 @@ bb_fe() { echo "/local/domain/$1/device/vbd/${BB_DEVID[$2]}"; }
 bb_sysfs() { echo "/sys/bus/xen-backend/devices/vbd-$1-${BB_DEVID[$2]}"; }
 # bb_stat DOMID DISK NAME: one of its statistics counters.
 bb_stat() { cat "$(bb_sysfs "$1" "$2")/statistics/$3" 2>/dev/null; }
+# bb_no_eoi_delay WHAT DOMID DISK: a check that the kernel never held back
+# the disk's events as a storm (xenbus/jiffies_eoi_delayed is 0).  A Linux
+# frontend notifies only with new requests, so the backend must never call
+# two of its events in a row spurious.
+bb_no_eoi_delay() {
+	local x delayed
+	x=$(bb_sysfs "$2" "$3")/xenbus
+	delayed=$(cat "$x/jiffies_eoi_delayed" 2>/dev/null)
+	note "$3: events $(cat "$x/events"), spurious $(cat "$x/spurious_events"), EOI delayed ${delayed:-?} jiffies"
+	if [[ $delayed == 0 ]]; then
+		pass "$1"
+	else
+		fail "$1" "xenbus/jiffies_eoi_delayed '$delayed' (spurious_events $(cat "$x/spurious_events"))"
+	fi
+}
 # bb_key PATH: a xenstore value, empty if absent.
 bb_key() { xenstore-read "$1" 2>/dev/null || true; }
 # bb_connected WHAT DOMID DISK: a check that backend and frontend are in

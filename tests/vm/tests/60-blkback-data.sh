@@ -146,6 +146,7 @@ for d in xvda xvdb; do
 	else
 		fail "$d: statistics" "$bad"
 	fi
+	bb_no_eoi_delay "$d: the frontend's events were never held back as spurious" "$domid" "$d"
 done
 
 gsh "$g" 10 exit
