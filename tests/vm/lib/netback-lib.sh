@@ -63,6 +63,7 @@ nb_frontend() { echo "/local/domain/$1/device/vif/${2:-0}"; }
 nb_xs_wait() {
 	xs_wait "$3" "$1" _nb_xs_is "$1" "$2"
 }
+# _nb_xs_is PATH VALUE: nb_xs_wait's condition.
 _nb_xs_is() {
 	local v
 	v=$(xenstore-read "$1" 2>/dev/null) && [[ -z $2 || $v == "$2" ]]
