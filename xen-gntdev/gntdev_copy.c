@@ -3,7 +3,8 @@
  * IOCTL_GNTDEV_GRANT_COPY: copy between granted pages and the caller's
  * memory without mapping anything.  Segments are validated, their local
  * side split at page boundaries, and batched into GNTTABOP_copy; local
- * pages are pinned only while their batch runs.
+ * pages are pinned only while their batch runs, each run of consecutive
+ * user pages with one call (callers copy whole buffers).
  */
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -19,6 +20,11 @@ struct gntdev_copy_batch {
 	struct gnttab_copy ops[GNTDEV_COPY_BATCH];
 	/* Where each op's segment reports its status. */
 	s16 __user *status[GNTDEV_COPY_BATCH];
+	/* The user page of each op's local side, if it has one. */
+	unsigned long local[GNTDEV_COPY_BATCH];
+	bool has_local[GNTDEV_COPY_BATCH];
+	bool local_dest[GNTDEV_COPY_BATCH];	/* copied into: dirty */
+	/* Pinned while the batch runs, in op order. */
 	struct page *pages[GNTDEV_COPY_BATCH];
 	bool dirty[GNTDEV_COPY_BATCH];
 	unsigned int nr_ops;
@@ -27,11 +33,65 @@ struct gntdev_copy_batch {
 
 static void gntdev_copy_unpin(struct gntdev_copy_batch *b)
 {
-	unsigned int i;
+	unsigned int i, n;
 
-	for (i = 0; i < b->nr_pages; i++)
-		unpin_user_pages_dirty_lock(&b->pages[i], 1, b->dirty[i]);
+	/* Neighbours of equal dirtiness go back in one call. */
+	for (i = 0; i < b->nr_pages; i += n) {
+		for (n = 1; i + n < b->nr_pages; n++)
+			if (b->dirty[i + n] != b->dirty[i])
+				break;
+		unpin_user_pages_dirty_lock(&b->pages[i], n, b->dirty[i]);
+	}
 	b->nr_pages = 0;
+}
+
+/*
+ * Pin the local pages of ops [first, first + n), consecutive user pages of
+ * one direction, in one call, and give the ops their frames.
+ */
+static int gntdev_copy_pin_run(struct gntdev_copy_batch *b, unsigned int first,
+			       unsigned int n)
+{
+	struct page **pages = &b->pages[b->nr_pages];
+	bool dest = b->local_dest[first];
+	unsigned int i;
+	int ret;
+
+	ret = pin_user_pages_fast(b->local[first], n, dest ? FOLL_WRITE : 0,
+				  pages);
+	if (ret != n) {
+		if (ret > 0)
+			unpin_user_pages(pages, ret);
+		return ret < 0 ? ret : -EFAULT;
+	}
+	for (i = 0; i < n; i++) {
+		struct gnttab_copy *op = &b->ops[first + i];
+
+		(dest ? &op->dest : &op->source)->u.gmfn =
+			xen_page_to_gfn(pages[i]);
+		b->dirty[b->nr_pages++] = dest;
+	}
+	return 0;
+}
+
+static int gntdev_copy_pin(struct gntdev_copy_batch *b)
+{
+	unsigned int i, n;
+	int err;
+
+	for (i = 0; i < b->nr_ops; i += n) {
+		n = 1;
+		if (!b->has_local[i])
+			continue;
+		while (i + n < b->nr_ops && b->has_local[i + n] &&
+		       b->local_dest[i + n] == b->local_dest[i] &&
+		       b->local[i + n] == b->local[i] + n * PAGE_SIZE)
+			n++;
+		err = gntdev_copy_pin_run(b, i, n);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 /* Run the batch; each segment gets the status of its first failed op. */
@@ -40,11 +100,16 @@ static int gntdev_copy_flush(struct gntdev_copy_batch *b)
 	s16 __user *prev = NULL;
 	s16 status = GNTST_okay;
 	unsigned int i;
-	int err = 0;
+	int err;
 
-	if (b->nr_ops)
+	err = gntdev_copy_pin(b);
+	if (!err && b->nr_ops)
 		gnttab_batch_copy(b->ops, b->nr_ops);
 	gntdev_copy_unpin(b);
+	if (err) {
+		b->nr_ops = 0;
+		return err;
+	}
 
 	for (i = 0; i < b->nr_ops; i++) {
 		if (b->status[i] != prev) {
@@ -64,20 +129,19 @@ static int gntdev_copy_flush(struct gntdev_copy_batch *b)
 
 /*
  * Queue one piece of a segment: @len bytes, within one local page and
- * within the foreign page.  Pins the local page, if the piece has one.
+ * within the foreign page.  Its local page is pinned when the batch runs.
  */
-static int gntdev_copy_piece(struct gntdev_copy_batch *b,
-			     const struct gntdev_grant_copy_segment *seg,
-			     s16 __user *status, unsigned int done,
-			     unsigned int len)
+static void gntdev_copy_piece(struct gntdev_copy_batch *b,
+			      const struct gntdev_grant_copy_segment *seg,
+			      s16 __user *status, unsigned int done,
+			      unsigned int len)
 {
-	struct gnttab_copy *op = &b->ops[b->nr_ops];
+	unsigned int i = b->nr_ops++;
+	struct gnttab_copy *op = &b->ops[i];
 	bool local_src = !(seg->flags & GNTCOPY_source_gref);
 	const typeof(seg->source) *local = local_src ? &seg->source : &seg->dest;
 	struct gnttab_copy_ptr *local_ptr = local_src ? &op->source : &op->dest;
 	unsigned long addr;
-	struct page *page;
-	int ret;
 
 	memset(op, 0, sizeof(*op));
 	op->flags = seg->flags;
@@ -92,22 +156,16 @@ static int gntdev_copy_piece(struct gntdev_copy_batch *b,
 		op->dest.domid = seg->dest.foreign.domid;
 		op->dest.offset = seg->dest.foreign.offset + done;
 	}
-
-	if ((seg->flags & (GNTCOPY_source_gref | GNTCOPY_dest_gref)) !=
-	    (GNTCOPY_source_gref | GNTCOPY_dest_gref)) {
-		addr = (unsigned long)local->virt + done;
-		ret = pin_user_pages_fast(addr, 1, local_src ? 0 : FOLL_WRITE,
-					  &page);
-		if (ret != 1)
-			return ret < 0 ? ret : -EFAULT;
-		b->pages[b->nr_pages] = page;
-		b->dirty[b->nr_pages++] = !local_src;
-		local_ptr->u.gmfn = xen_page_to_gfn(page);
-		local_ptr->domid = DOMID_SELF;
-		local_ptr->offset = offset_in_page(addr);
-	}
-	b->status[b->nr_ops++] = status;
-	return 0;
+	b->status[i] = status;
+	b->has_local[i] = (seg->flags & (GNTCOPY_source_gref | GNTCOPY_dest_gref)) !=
+			  (GNTCOPY_source_gref | GNTCOPY_dest_gref);
+	if (!b->has_local[i])
+		return;
+	addr = (unsigned long)local->virt + done;
+	b->local[i] = addr & PAGE_MASK;
+	b->local_dest[i] = !local_src;
+	local_ptr->domid = DOMID_SELF;
+	local_ptr->offset = offset_in_page(addr);
 }
 
 /* The checks the UAPI promises, on our private copy of a segment. */
@@ -164,9 +222,7 @@ static int gntdev_copy_segment(struct gntdev_copy_batch *b,
 		if (local)
 			len = min_t(unsigned int, len,
 				    PAGE_SIZE - offset_in_page(local + done));
-		err = gntdev_copy_piece(b, &seg, &useg->status, done, len);
-		if (err)
-			return err;
+		gntdev_copy_piece(b, &seg, &useg->status, done, len);
 	}
 	return 0;
 }
@@ -190,13 +246,9 @@ long gntdev_ioctl_grant_copy(struct ioctl_gntdev_grant_copy __user *uarg)
 			err = -EINTR;
 		cond_resched();
 	}
-	if (err) {
-		/* Statuses are undefined on error; just let go of the pages. */
-		gntdev_copy_unpin(b);
-		b->nr_ops = 0;
-	} else {
+	/* Statuses are undefined on error: nothing is pinned yet then. */
+	if (!err)
 		err = gntdev_copy_flush(b);
-	}
 	kfree(b);
 	return err;
 }

@@ -731,6 +731,10 @@ static void test_efault(int fd)
 	seg.source.virt = two + PAGE;	/* unmapped */
 	expect_errno("GRANT_COPY from unmapped local memory",
 		     xioctl(fd, IOCTL_GNTDEV_GRANT_COPY, &copy), EFAULT);
+	/* Local pages pinned as one run that stops halfway. */
+	seg.source.virt = two + PAGE - 8;
+	expect_errno("GRANT_COPY from local memory that runs into an unmapped page",
+		     xioctl(fd, IOCTL_GNTDEV_GRANT_COPY, &copy), EFAULT);
 
 	/* The segments are readable, their status fields not writable. */
 	{
