@@ -175,6 +175,8 @@ int xdb_io_discard(struct xdb_ring *ring, const struct xdb_io *io);
 /* persistent.c */
 struct xdb_pgrant *xdb_pgrant_get(struct xdb_ring *ring, grant_ref_t gref);
 bool xdb_pgrant_add(struct xdb_ring *ring, struct xdb_pgrant *pg);
+struct xdb_pgrant *xdb_pgrant_get_or_map(struct xdb_ring *ring,
+					 grant_ref_t gref);
 void xdb_pgrant_put(struct xdb_ring *ring, struct xdb_pgrant *pg);
 void xdb_pgrant_purge(struct xdb_ring *ring, bool all);
 

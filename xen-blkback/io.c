@@ -12,28 +12,45 @@
 
 #include "common.h"
 
-/* Copy the segment descriptors of an indirect request into private memory. */
+/*
+ * Copy the segment descriptors of an indirect request into private memory:
+ * from the persistent mapping of each indirect page where the ring may
+ * keep one (frontends with persistent grants reuse their indirect pages,
+ * so this saves a hypercall per request), else by grant copy.
+ */
 static int fetch_indirect_segs(struct xdb_ring *ring, struct xdb_io *io)
 {
 	struct gnttab_copy ops[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
 	char *buf = (char *)ring->indirect_segs;
-	unsigned int i, left = io->nr_segs;
+	unsigned int i, n = 0, left = io->nr_segs;
 
-	memset(ops, 0, sizeof(ops));
 	for (i = 0; i < io->nr_indirect_pages; i++) {
-		unsigned int n = min_t(unsigned int, left,
-				       XDB_SEGS_PER_INDIRECT_PAGE);
+		unsigned int len = min_t(unsigned int, left,
+					 XDB_SEGS_PER_INDIRECT_PAGE) *
+				   sizeof(struct blkif_request_segment);
+		char *dst = buf + i * XEN_PAGE_SIZE;
+		struct xdb_pgrant *pg = NULL;
 
-		ops[i].source.u.ref = io->indirect_grefs[i];
-		ops[i].source.domid = ring->vbd->domid;
-		ops[i].dest.u.gmfn = virt_to_gfn(buf + i * XEN_PAGE_SIZE);
-		ops[i].dest.domid = DOMID_SELF;
-		ops[i].len = n * sizeof(struct blkif_request_segment);
-		ops[i].flags = GNTCOPY_source_gref;
-		left -= n;
+		left -= len / sizeof(struct blkif_request_segment);
+		if (ring->persistent)
+			pg = xdb_pgrant_get_or_map(ring, io->indirect_grefs[i]);
+		if (pg) {
+			memcpy(dst, page_address(pg->page), len);
+			xdb_pgrant_put(ring, pg);
+			continue;
+		}
+		memset(&ops[n], 0, sizeof(ops[n]));
+		ops[n].source.u.ref = io->indirect_grefs[i];
+		ops[n].source.domid = ring->vbd->domid;
+		ops[n].dest.u.gmfn = virt_to_gfn(dst);
+		ops[n].dest.domid = DOMID_SELF;
+		ops[n].len = len;
+		ops[n].flags = GNTCOPY_source_gref;
+		n++;
 	}
-	gnttab_batch_copy(ops, io->nr_indirect_pages);
-	for (i = 0; i < io->nr_indirect_pages; i++)
+	if (n)
+		gnttab_batch_copy(ops, n);
+	for (i = 0; i < n; i++)
 		if (ops[i].status != GNTST_okay)
 			return BLKIF_RSP_ERROR;
 	return BLKIF_RSP_OKAY;

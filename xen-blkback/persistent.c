@@ -95,6 +95,45 @@ static void unmap_batch(struct xdb_ring *ring, struct xdb_pgrant **batch,
 }
 
 /*
+ * The cached grant for @gref, marked in use, mapped now if it is not
+ * cached yet; NULL if the cache is full or the grant does not map (the
+ * caller copies instead).
+ */
+struct xdb_pgrant *xdb_pgrant_get_or_map(struct xdb_ring *ring,
+					 grant_ref_t gref)
+{
+	struct gnttab_map_grant_ref *op = &ring->map_ops[0];
+	struct xdb_pgrant *pg = xdb_pgrant_get(ring, gref);
+	int err;
+
+	if (pg || ring->nr_pgrants >= xdb_max_persistent_grants)
+		return pg;
+	pg = kzalloc(sizeof(*pg), GFP_NOIO);
+	if (!pg)
+		return NULL;
+	if (gnttab_page_cache_get(&ring->page_cache, &pg->page)) {
+		kfree(pg);
+		return NULL;
+	}
+	gnttab_set_map_op(op, (unsigned long)page_address(pg->page),
+			  GNTMAP_host_map, gref, ring->vbd->domid);
+	err = gnttab_map_refs(op, NULL, &pg->page, 1);
+	pg->gref = gref;
+	pg->handle = op->handle;
+	if (op->status != GNTST_okay) {
+		gnttab_page_cache_put(&ring->page_cache, &pg->page, 1);
+		kfree(pg);
+		return NULL;
+	}
+	/* A mapping made despite an error, or (cannot be) a cached gref. */
+	if (err || !xdb_pgrant_add(ring, pg)) {
+		unmap_batch(ring, &pg, 1);
+		return NULL;
+	}
+	return pg;
+}
+
+/*
  * Unmap cached grants that no request uses: every one (all), else those
  * idle for persistent_grant_unused_seconds or beyond the cache's bound.
  */
