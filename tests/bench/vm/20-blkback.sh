@@ -1,16 +1,20 @@
 #!/bin/bash
-# vm-timeout: 900
+# vm-timeout: 1200
 # bench-boot: --unloaded xen-blkback
 # xen-blkback, ours against the kernel's own: the module is left unloaded
 # at bring-up, then each copy is loaded in turn (with the guest destroyed
-# and the module removed in between), in three rounds whose order flips
-# so neither copy always goes first. A PV guest runs fio on a RAM disk (brd,
+# and the module removed in between), in four rounds ordered ours/in-tree,
+# in-tree/ours, in-tree/ours, ours/in-tree, so that a drift over the
+# boot weighs on both copies alike. A PV guest runs fio on a RAM disk (brd,
 # filled first so that reads touch real pages): 4 KiB random reads and
 # writes at iodepth 1 and 32 (IOPS), 1 MiB sequential reads and writes at
-# iodepth 8 (MB/s), five seconds each (TCG is slow; from one round to the
-# next a figure moves by up to 15%, hence three). The same jobs on the
-# RAM disk in dom0 give the limit. Each copy's best round counts; METRIC
-# lines give both figures and the ratio ours/in-tree (> 1: ours faster).
+# iodepth 8 (MB/s), five seconds each. The vCPUs, the ring's thread and its
+# interrupt are pinned the same way for both copies; unpinned, rounds moved
+# by up to 40% with where Xen placed them. The same jobs on the RAM disk
+# in dom0, run first, give the limit. Each copy's median round counts
+# (single rounds stray by up to 10%); METRIC lines give both figures and
+# the ratio ours/in-tree (> 1: ours faster). Each round
+# also notes the ring thread's CPU time per I/O, the backend's own cost.
 # If ours is not built, the kernel's is measured alone and the ratio
 # checks fail.
 set -uo pipefail
@@ -52,46 +56,88 @@ load() {
 dom0_irqs() {
 	awk '/blkif-backend/ { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i } END { print n + 0 }' /proc/interrupts
 }
+# ring_ns: CPU time the ring's thread has used (ns).
+ring_ns() {
+	awk '{ print $1 }' "/proc/$ring_pid/schedstat" 2>/dev/null || echo 0
+}
 # figure UNIT "IOPS KIB/S": the number that counts for that unit.
 figure() {
 	local iops kib
 	read -r iops kib <<<"$2"
 	if [[ $1 == IOPS ]]; then echo "$iops"; else awk "BEGIN{printf \"%.1f\", $kib / 1024}"; fi
 }
-# keep KEY VALUE: the best (highest) value per key.
-declare -A best
+# keep KEY VALUE: one more round's value for KEY; median KEY: their median.
+declare -A vals
 keep() {
-	if [[ -z ${best[$1]:-} ]] || awk "BEGIN{exit !($2 > ${best[$1]})}"; then best[$1]=$2; fi
+	vals[$1]+=" $2"
+}
+median() {
+	[[ -n ${vals[$1]:-} ]] || return 0
+	tr ' ' '\n' <<<"${vals[$1]# }" | sort -g |
+		awk '{ v[NR] = $1 } END { printf "%.1f\n", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# Placement: dom0's vCPU n on CPU n, the guest on CPU 1, the ring's thread
+# and interrupt on dom0's vCPU 0 (the bed has 2 CPUs for 3 vCPUs).
+if ! { xl vcpu-pin Domain-0 0 0 && xl vcpu-pin Domain-0 1 1; }; then
+	fail "pin dom0's vCPUs"
+fi
+# pin_ring DOMID: the vbd's thread (its pid in ring_pid) and interrupt to
+# dom0's vCPU 0.
+ring_pid=
+pin_ring() {
+	local p comm irq
+	ring_pid=
+	for p in /proc/[0-9]*; do
+		comm=$(cat "$p/comm" 2>/dev/null) || continue
+		[[ $comm == "$1".xvda* || $comm == blkback."$1".xvda* ]] || continue
+		ring_pid=${p#/proc/}
+		taskset -p 1 "$ring_pid" >/dev/null || return 1
+	done
+	[[ -n $ring_pid ]] || return 1
+	for irq in $(awk -F: '/blkif-backend/ { print $1 }' /proc/interrupts); do
+		echo 1 >"/proc/irq/${irq// /}/smp_affinity" || return 1
+	done
 }
 
 bb_brd 1 64 || { fail "brd RAM disk /dev/ram0"; exit 1; }
 dd if=/dev/urandom of=/dev/ram0 bs=1M count=64 oflag=direct status=none
+
+# The limit: the same jobs on the RAM disk in dom0 (and a warm-up).
+for j in "${jobs[@]}"; do
+	read -r name rw bs qd unit <<<"$j"
+	out=$(fio --name=perf --filename=/dev/ram0 --direct=1 --ioengine=libaio --rw="$rw" \
+		--bs="$bs" --iodepth="$qd" --runtime="$secs" --time_based --ramp_time=1 \
+		--output-format=terse --terse-version=3 | awk -F';' '{ printf "%d %d\n", $8 + $49, $7 + $48 }')
+	keep "dom0/$name" "$(figure "$unit" "$out")"
+done
 
 copies=(ours in-tree)
 if [[ ! -f $ours ]]; then
 	fail "our xen-blkback is built" "$ours missing: measuring the in-tree copy alone"
 	copies=(in-tree)
 fi
-for round in 1 2 3; do
+for round in 1 2 3 4; do
 	order=("${copies[@]}")
-	[[ $round == 2 && ${#copies[@]} == 2 ]] && order=(in-tree ours)
+	[[ ($round == 2 || $round == 3) && ${#copies[@]} == 2 ]] && order=(in-tree ours)
 	for copy in "${order[@]}"; do
 		if ! load "$copy"; then
 			fail "load $copy xen-blkback (round $round)"
 			rmmod xen_blkback 2>/dev/null
 			continue
 		fi
-		if bb_guest "$g" "disk=['phy:/dev/ram0,xvda,w']"; then
+		if bb_guest "$g" "disk=['phy:/dev/ram0,xvda,w']" 'cpus="1"'; then
 			d=$(guest_domid "$g") be=$(bb_be "$d" xvda) fe=$(bb_fe "$d" xvda)
+			pin_ring "$d" || fail "pin the ring of $copy (round $round)"
 			note "round $round $copy: persistent back $(bb_key "$be/feature-persistent") front $(bb_key "$fe/feature-persistent"), ring order $(bb_key "$fe/ring-page-order"), queues $(bb_key "$fe/multi-queue-num-queues") (empty: the default)"
 			for j in "${jobs[@]}"; do
 				read -r name rw bs qd unit <<<"$j"
-				d0=$(dom0_irqs)
+				d0=$(dom0_irqs) c0=$(ring_ns)
 				if GSH_QUIET=$((secs + 1)) gsh "$g" $((secs * 3 + 30)) fioperf xvda "$rw" "$bs" "$qd" "$secs" &&
 					[[ $GOUT =~ ^[0-9]+\ [0-9]+ ]]; then
 					v=$(figure "$unit" "$GOUT")
 					ios=$(($(cut -d' ' -f1 <<<"$GOUT") * (secs + 1)))
-					note "round $round $copy $name: $v $unit, dom0 events/IO $(awk "BEGIN{printf \"%.2f\", ($(dom0_irqs) - $d0) / $ios}")"
+					note "round $round $copy $name: $v $unit, dom0 events/IO $(awk "BEGIN{printf \"%.2f\", ($(dom0_irqs) - $d0) / $ios}"), ring thread CPU $(awk "BEGIN{printf \"%.1f\", ($(ring_ns) - $c0) / 1000 / $ios}") us/IO"
 					keep "$copy/$name" "$v"
 				else
 					fail "$copy round $round: fio $name in the guest" "$GOUT"
@@ -109,18 +155,9 @@ for round in 1 2 3; do
 	done
 done
 
-# The limit: the same jobs on the RAM disk in dom0.
 for j in "${jobs[@]}"; do
 	read -r name rw bs qd unit <<<"$j"
-	out=$(fio --name=perf --filename=/dev/ram0 --direct=1 --ioengine=libaio --rw="$rw" \
-		--bs="$bs" --iodepth="$qd" --runtime="$secs" --time_based --ramp_time=1 \
-		--output-format=terse --terse-version=3 | awk -F';' '{ printf "%d %d\n", $8 + $49, $7 + $48 }')
-	best[dom0/$name]=$(figure "$unit" "$out")
-done
-
-for j in "${jobs[@]}"; do
-	read -r name rw bs qd unit <<<"$j"
-	o=${best[ours/$name]:-} i=${best[in-tree/$name]:-} l=${best[dom0/$name]:-}
+	o=$(median "ours/$name") i=$(median "in-tree/$name") l=$(median "dom0/$name")
 	if [[ -n $o && -n $i ]]; then
 		ratio=$(awk "BEGIN{printf \"%.2f\", $o / $i}")
 		echo "METRIC: blkback $name: ours $o $unit, in-tree $i $unit, speed ratio ours/in-tree $ratio (brd in dom0: $l $unit)"
