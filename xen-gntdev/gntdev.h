@@ -7,8 +7,9 @@
  * A grant map is created by IOCTL_GNTDEV_MAP_GRANT_REF, which only reserves
  * a range of file offsets; mmap() of that range maps the grants.  On a PV
  * dom0 Xen writes the user's page-table entries itself, and a second grant
- * mapping puts the frame at the kernel address of a ballooned page so
- * kernel code (I/O on the mapping, unmap notify) can reach it.  On an
+ * mapping, made on first need, puts the frame at the kernel address of a
+ * ballooned page so kernel code (I/O on the mapping, unmap notify) can
+ * reach it.  On an
  * auto-translated (PVH/HVM) dom0 the grant is mapped over the ballooned
  * page's frame and the page is inserted into the VMA.
  */
@@ -106,6 +107,7 @@ int gntdev_map_user(struct gntdev_map *map, struct vm_area_struct *vma);
 void gntdev_wait_teardowns(void);
 void gntdev_unmap_user_range(struct gntdev_map *map, unsigned int first,
 			     unsigned int n);
+bool gntdev_kmap_slot(struct gntdev_map *map, unsigned int i);
 int gntdev_set_notify(struct gntdev_map *map, u32 action, unsigned int offset,
 		      evtchn_port_t port);
 

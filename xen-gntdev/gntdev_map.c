@@ -165,6 +165,32 @@ void gntdev_map_get(struct gntdev_map *map)
 	refcount_inc(&map->users);
 }
 
+/*
+ * PV: map page @i at its kernel address too, if it is not yet; true if it
+ * is mapped there.  Done on first need (get_user_pages() through the
+ * VMA, the unmap notify byte), as most users only touch their mapping:
+ * the grant must still be mapped for the user, so it cannot fail to map.
+ */
+bool gntdev_kmap_slot(struct gntdev_map *map, unsigned int i)
+{
+	struct gnttab_map_grant_ref *op = &map->kmap_ops[i];
+
+	lockdep_assert_held(&map->lock);
+	if (map->kunmap_ops[i].handle != INVALID_GRANT_HANDLE)
+		return true;
+	if (map->unmap_ops[i].handle == INVALID_GRANT_HANDLE)
+		return false;
+	if (HYPERVISOR_grant_table_op(GNTTABOP_map_grant_ref, op, 1) ||
+	    op->status != GNTST_okay) {
+		pr_err_ratelimited("kernel mapping of grant %u failed: %d\n",
+				   map->grants[i].ref, op->status);
+		return false;
+	}
+	map->kunmap_ops[i].handle = op->handle;
+	atomic_inc(&gntdev_stat_mapped);
+	return true;
+}
+
 /* The unmap notify's byte, cleared while its page is still mapped. */
 static void gntdev_notify_clear_byte(struct gntdev_map *map, unsigned int first,
 				     unsigned int n)
@@ -179,43 +205,62 @@ static void gntdev_notify_clear_byte(struct gntdev_map *map, unsigned int first,
 	map->notify.flags &= ~UNMAP_NOTIFY_CLEAR_BYTE;
 	/*
 	 * Read-only grants cannot be written; the byte is written through
-	 * the kernel's mapping (PV) or the only one, which must be in place.
+	 * the kernel's mapping (PV, made now if need be) or the only one,
+	 * which must be in place.
 	 */
-	if (map->readonly ||
-	    (map->kunmap_ops ?: map->unmap_ops)[page].handle == INVALID_GRANT_HANDLE)
+	if (map->readonly)
+		return;
+	if (map->kunmap_ops ? !gntdev_kmap_slot(map, page) :
+	    map->unmap_ops[page].handle == INVALID_GRANT_HANDLE)
 		return;
 	kaddr = page_address(map->pages[page]);
 	kaddr[offset_in_page(map->notify.offset)] = 0;
 }
 
+/* Slot @i is mapped for the user, and for the kernel if @kmapped. */
+static bool gntdev_user_slot(const struct gntdev_map *map, unsigned int i,
+			     bool kmapped)
+{
+	bool kernel = map->kunmap_ops[i].handle != INVALID_GRANT_HANDLE;
+
+	return map->unmap_ops[i].handle != INVALID_GRANT_HANDLE &&
+	       kernel == kmapped;
+}
+
 /*
- * PV: remove the user page-table mappings of pages [first, first + n), in
- * one hypercall; Xen clears each PTE itself.  Called before the kernel
- * zaps those PTEs (from the MMU notifier) and on mmap() failure; never
- * sleeps.  The batch lives in teardown_ops, unused until the last user
- * goes, and map->lock keeps the callers apart.
+ * Unmap the user mappings of the slots in [first, first + n) that do
+ * (@kmapped) or do not have a kernel mapping, in one hypercall; returns
+ * how many went.  Slots without one take their p2m entry along
+ * (gnttab_unmap_refs): nothing else can reach their page.  The others
+ * keep it until their kernel mapping goes, at teardown.
  */
-void gntdev_unmap_user_range(struct gntdev_map *map, unsigned int first,
-			     unsigned int n)
+static unsigned int gntdev_unmap_user_slots(struct gntdev_map *map,
+					    unsigned int first, unsigned int n,
+					    bool kmapped)
 {
 	struct gnttab_unmap_grant_ref *batch = map->teardown_ops;
 	unsigned int i, k = 0, unmapped = 0;
+	int err;
 
-	if (first >= map->count)
-		return;
-	n = min(n, map->count - first);
-	spin_lock(&map->lock);
-	gntdev_notify_clear_byte(map, first, n);
-	for (i = first; i < first + n; i++)
-		if (map->unmap_ops[i].handle != INVALID_GRANT_HANDLE)
-			batch[k++] = map->unmap_ops[i];
-	if (k && HYPERVISOR_grant_table_op(GNTTABOP_unmap_grant_ref, batch, k)) {
-		pr_err_ratelimited("grant unmap hypercall refused\n");
-		k = 0;
+	for (i = first; i < first + n; i++) {
+		if (!gntdev_user_slot(map, i, kmapped))
+			continue;
+		batch[k] = map->unmap_ops[i];
+		map->teardown_pages[k++] = map->pages[i];
 	}
-	/* The batch holds the mapped slots in order: walk them again. */
+	if (!k)
+		return 0;
+	if (kmapped)
+		err = HYPERVISOR_grant_table_op(GNTTABOP_unmap_grant_ref, batch, k);
+	else
+		err = gnttab_unmap_refs(batch, NULL, map->teardown_pages, k);
+	if (err) {
+		pr_err_ratelimited("grant unmap refused: %d\n", err);
+		return 0;
+	}
+	/* The batch holds the chosen slots in order: walk them again. */
 	for (i = first; k && i < first + n; i++) {
-		if (map->unmap_ops[i].handle == INVALID_GRANT_HANDLE)
+		if (!gntdev_user_slot(map, i, kmapped))
 			continue;
 		k--;
 		if (batch->status != GNTST_okay) {
@@ -227,6 +272,28 @@ void gntdev_unmap_user_range(struct gntdev_map *map, unsigned int first,
 		}
 		batch++;
 	}
+	return unmapped;
+}
+
+/*
+ * PV: remove the user page-table mappings of pages [first, first + n);
+ * Xen clears each PTE itself.  Called before the kernel zaps those PTEs
+ * (from the MMU notifier) and on mmap() failure; never sleeps.  The
+ * batch lives in teardown_ops, unused until the last user goes, and
+ * map->lock keeps the callers apart.
+ */
+void gntdev_unmap_user_range(struct gntdev_map *map, unsigned int first,
+			     unsigned int n)
+{
+	unsigned int unmapped;
+
+	if (first >= map->count)
+		return;
+	n = min(n, map->count - first);
+	spin_lock(&map->lock);
+	gntdev_notify_clear_byte(map, first, n);
+	unmapped = gntdev_unmap_user_slots(map, first, n, true) +
+		   gntdev_unmap_user_slots(map, first, n, false);
 	spin_unlock(&map->lock);
 	atomic_sub(unmapped, &gntdev_stat_mapped);
 }
@@ -381,7 +448,7 @@ static int gntdev_note_mapped(struct gntdev_map *map,
 int gntdev_map_grants(struct gntdev_map *map, struct vm_area_struct *vma)
 {
 	unsigned int i;
-	int err, kerr = 0;
+	int err;
 
 	if (gntdev_pv()) {
 		if (!xen_feature(XENFEAT_gnttab_map_avail_bits))
@@ -400,17 +467,14 @@ int gntdev_map_grants(struct gntdev_map *map, struct vm_area_struct *vma)
 					      &map->unmap_ops[i]);
 	}
 
-	err = gnttab_map_refs(map->map_ops, map->kmap_ops, map->pages,
-			      map->count);
+	/* PV: the kernel mappings are made on first need (gntdev_kmap_slot). */
+	err = gnttab_map_refs(map->map_ops, NULL, map->pages, map->count);
 	if (err)
 		return err;
 
 	spin_lock(&map->lock);
 	err = gntdev_note_mapped(map, map->map_ops, map->unmap_ops);
-	if (map->kmap_ops)
-		kerr = gntdev_note_mapped(map, map->kmap_ops, map->kunmap_ops);
 	spin_unlock(&map->lock);
-	err = err ?: kerr;
 
 	if (err) {
 		pr_debug("mapping %u grants of domain %u failed\n", map->count,

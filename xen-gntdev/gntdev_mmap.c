@@ -20,14 +20,23 @@ static void gntdev_vma_close(struct vm_area_struct *vma)
 	gntdev_map_put(vma->vm_private_data);
 }
 
-/* PV: the page behind a grant PTE (marked special), for get_user_pages(). */
+/*
+ * PV: the page behind a grant PTE (marked special), for get_user_pages();
+ * the kernel will reach it at its kernel address, mapped here if need be.
+ */
 static struct page *gntdev_find_special_page(struct vm_area_struct *vma,
 					     unsigned long addr)
 {
 	struct gntdev_map *map = vma->vm_private_data;
 	unsigned long i = (addr - map->vm_start) >> PAGE_SHIFT;
+	bool mapped;
 
-	return i < map->count ? map->pages[i] : NULL;
+	if (i >= map->count)
+		return NULL;
+	spin_lock(&map->lock);
+	mapped = gntdev_kmap_slot(map, i);
+	spin_unlock(&map->lock);
+	return mapped ? map->pages[i] : NULL;
 }
 
 /*
