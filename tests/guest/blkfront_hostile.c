@@ -23,8 +23,9 @@
  * layout of a 32-bit PV guest (64-bit fields packed on 4-byte boundaries),
  * and checks that layout end to end: single-segment, multi-segment and
  * indirect reads return dom0's pattern sector for sector, and bad requests
- * get an error response carrying their id.  Each run needs its own vbd: the
- * native run leaves its ring stopped.
+ * get an error response carrying their id.  That run offers persistent
+ * grants, so the backend keeps the data and indirect pages mapped.  Each
+ * run needs its own vbd: the native run leaves its ring stopped.
  *
  * Usage: blkfront_hostile [--x86_32] DEVID.  Exits 0 if every check passed,
  * 1 if one failed, 2 if it could not set up.
@@ -192,6 +193,9 @@ static int wait_state(const char *dir, int state)
 	return -1;
 }
 
+/* A grant reference past any grant table this guest can have. */
+#define UNGRANTED_REF	(1u << 30)
+
 /* ---- setup ---- */
 
 static int grant_pages(void)
@@ -262,7 +266,9 @@ static int setup(const char *devid)
 	 */
 	if (wait_state(be, 6) || xs_write(fe, "state", "1") || wait_state(be, 2))
 		return -1;
-	if (grant_pages() || xs_write(fe, "feature-persistent", "0") ||
+	/* The x86_32 pass lets the backend keep grants (indirect pages too). */
+	if (grant_pages() ||
+	    xs_write(fe, "feature-persistent", abi32 ? "1" : "0") ||
 	    xs_write(fe, "event-channel", "%u", port) ||
 	    xs_write(fe, "protocol", abi32 ? "x86_32-abi" : "x86_64-abi") ||
 	    xs_write(fe, "state", "3"))
@@ -476,6 +482,15 @@ static void native_attacks(void)
 	ind->indirect_grefs[0] = data_gref[1];
 	expect_error("indirect wrapping a flush", send());
 
+	ind = (blkif_request_indirect_t *)next_request(BLKIF_OP_INDIRECT);
+	memset(ind, 0, sizeof(*ind));
+	ind->operation = BLKIF_OP_INDIRECT;
+	ind->indirect_op = BLKIF_OP_READ;
+	ind->nr_segments = 1;
+	ind->id = next_id;
+	ind->indirect_grefs[0] = UNGRANTED_REF;
+	expect_error("indirect read whose segment page is not granted", send());
+
 	/* The disk is read-only: nothing that writes may pass. */
 	memset(data, 0x5a, PAGE);
 	next_request(BLKIF_OP_WRITE);
@@ -658,6 +673,10 @@ static void x86_32_checks(void)
 
 	next_indirect32(BLKIF_OP_WRITE, 16);
 	expect_error("x86_32: indirect write to the read-only disk", send());
+
+	req = next_indirect32(BLKIF_OP_READ, 1);
+	req->u.indirect.indirect_grefs[0] = UNGRANTED_REF;
+	expect_error("x86_32: indirect read whose segment page is not granted", send());
 
 	memset(data, 0xaa, PAGE);
 	next_request32(BLKIF_OP_READ);

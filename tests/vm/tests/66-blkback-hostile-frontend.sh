@@ -3,16 +3,17 @@
 # xen-blkback against a frontend that breaks the protocol: the guest
 # unbinds its blkfront from xvdb, a read-only RAM disk holding dom0's
 # pattern, and drives it with tests/guest/blkfront_hostile: unknown
-# operation, 0 and 12 segments, indirect requests with 4096 or 0 segments
-# or wrapping a flush, last_sect 8 or below first_sect, reads past the end,
+# operation, 0 and 12 segments, indirect requests with 4096 or 0 segments,
+# wrapping a flush or with an ungranted segment page, last_sect 8 or below first_sect, reads past the end,
 # straddling it or overflowing 64 bits, writes (direct and indirect),
 # flush, barrier, discard and secure discard of the read-only disk, each of
 # which must get an error response while valid reads before and after
 # work, and finally req_prod 1000 requests ahead, after which the backend
 # must stop serving that ring. Then the same program drives xvdc, a second
 # read-only RAM disk with the pattern, with protocol x86_32-abi (the 32-bit
-# PV guest ring layout): 1-, 4-, 11-segment and indirect reads must return
-# the pattern, bad requests an error carrying their id. dom0 must survive (the bed fails the test
+# PV guest ring layout) and persistent grants: 1-, 4-, 11-segment and
+# indirect reads must return the pattern, bad requests (an ungranted
+# segment page among them) an error carrying their id. dom0 must survive (the bed fails the test
 # on any kernel WARNING/BUG), the RAM disks must be unchanged, and the
 # backend must go away cleanly with the guest.
 set -uo pipefail
