@@ -362,6 +362,21 @@ static blkif_request_t *next_request(uint8_t op)
 	return req;
 }
 
+/* An indirect request on the next slot, its segment list in data page 1. */
+static blkif_request_indirect_t *next_indirect(uint8_t op, uint16_t nr_segments)
+{
+	blkif_request_indirect_t *ind =
+		(blkif_request_indirect_t *)next_request(BLKIF_OP_INDIRECT);
+
+	memset(ind, 0, sizeof(*ind));
+	ind->operation = BLKIF_OP_INDIRECT;
+	ind->indirect_op = op;
+	ind->nr_segments = nr_segments;
+	ind->id = next_id;
+	ind->indirect_grefs[0] = data_gref[1];
+	return ind;
+}
+
 static int send(void)
 {
 	uint64_t id = next_id++;
@@ -455,39 +470,16 @@ static void native_attacks(void)
 	segs = (struct blkif_request_segment *)(data + PAGE);
 	for (unsigned int i = 0; i < PAGE / sizeof(*segs); i++)
 		segs[i] = (struct blkif_request_segment){ data_gref[0], 0, 7 };
-	ind = (blkif_request_indirect_t *)next_request(BLKIF_OP_INDIRECT);
-	memset(ind, 0, sizeof(*ind));
-	ind->operation = BLKIF_OP_INDIRECT;
-	ind->indirect_op = BLKIF_OP_READ;
-	ind->nr_segments = 4096;
-	ind->id = next_id;
-	ind->indirect_grefs[0] = data_gref[1];
+	next_indirect(BLKIF_OP_READ, 4096);
 	expect_error("indirect read with 4096 segments", send());
 
-	ind = (blkif_request_indirect_t *)next_request(BLKIF_OP_INDIRECT);
-	memset(ind, 0, sizeof(*ind));
-	ind->operation = BLKIF_OP_INDIRECT;
-	ind->indirect_op = BLKIF_OP_READ;
-	ind->nr_segments = 0;
-	ind->id = next_id;
-	ind->indirect_grefs[0] = data_gref[1];
+	next_indirect(BLKIF_OP_READ, 0);
 	expect_error("indirect read with 0 segments", send());
 
-	ind = (blkif_request_indirect_t *)next_request(BLKIF_OP_INDIRECT);
-	memset(ind, 0, sizeof(*ind));
-	ind->operation = BLKIF_OP_INDIRECT;
-	ind->indirect_op = BLKIF_OP_FLUSH_DISKCACHE;
-	ind->nr_segments = 1;
-	ind->id = next_id;
-	ind->indirect_grefs[0] = data_gref[1];
+	next_indirect(BLKIF_OP_FLUSH_DISKCACHE, 1);
 	expect_error("indirect wrapping a flush", send());
 
-	ind = (blkif_request_indirect_t *)next_request(BLKIF_OP_INDIRECT);
-	memset(ind, 0, sizeof(*ind));
-	ind->operation = BLKIF_OP_INDIRECT;
-	ind->indirect_op = BLKIF_OP_READ;
-	ind->nr_segments = 1;
-	ind->id = next_id;
+	ind = next_indirect(BLKIF_OP_READ, 1);
 	ind->indirect_grefs[0] = UNGRANTED_REF;
 	expect_error("indirect read whose segment page is not granted", send());
 
@@ -496,13 +488,7 @@ static void native_attacks(void)
 	next_request(BLKIF_OP_WRITE);
 	expect_error("write to the read-only disk", send());
 
-	ind = (blkif_request_indirect_t *)next_request(BLKIF_OP_INDIRECT);
-	memset(ind, 0, sizeof(*ind));
-	ind->operation = BLKIF_OP_INDIRECT;
-	ind->indirect_op = BLKIF_OP_WRITE;
-	ind->nr_segments = 16;
-	ind->id = next_id;
-	ind->indirect_grefs[0] = data_gref[1];
+	next_indirect(BLKIF_OP_WRITE, 16);
 	expect_error("indirect write of 16 segments to the read-only disk", send());
 
 	req = next_request(BLKIF_OP_FLUSH_DISKCACHE);
