@@ -22,27 +22,41 @@ struct gntdev_copy_batch {
 	s16 __user *status[GNTDEV_COPY_BATCH];
 	/* The user page of each op's local side, if it has one. */
 	unsigned long local[GNTDEV_COPY_BATCH];
-	bool has_local[GNTDEV_COPY_BATCH];
-	bool local_dest[GNTDEV_COPY_BATCH];	/* copied into: dirty */
-	/* Pinned while the batch runs, in op order. */
+	/* Each op's local page while pinned (the batch runs), else NULL. */
 	struct page *pages[GNTDEV_COPY_BATCH];
-	bool dirty[GNTDEV_COPY_BATCH];
 	unsigned int nr_ops;
-	unsigned int nr_pages;
 };
+
+/* An op has a local side unless both sides are grants (checked before). */
+static bool gntdev_copy_has_local(const struct gnttab_copy *op)
+{
+	return (op->flags & (GNTCOPY_source_gref | GNTCOPY_dest_gref)) !=
+	       (GNTCOPY_source_gref | GNTCOPY_dest_gref);
+}
+
+/* ... and copies into it (which dirties the page) if the source is a grant. */
+static bool gntdev_copy_into_local(const struct gnttab_copy *op)
+{
+	return op->flags & GNTCOPY_source_gref;
+}
 
 static void gntdev_copy_unpin(struct gntdev_copy_batch *b)
 {
 	unsigned int i, n;
+	bool dirty;
 
 	/* Neighbours of equal dirtiness go back in one call. */
-	for (i = 0; i < b->nr_pages; i += n) {
-		for (n = 1; i + n < b->nr_pages; n++)
-			if (b->dirty[i + n] != b->dirty[i])
-				break;
-		unpin_user_pages_dirty_lock(&b->pages[i], n, b->dirty[i]);
+	for (i = 0; i < b->nr_ops; i += n) {
+		n = 1;
+		if (!b->pages[i])
+			continue;
+		dirty = gntdev_copy_into_local(&b->ops[i]);
+		while (i + n < b->nr_ops && b->pages[i + n] &&
+		       gntdev_copy_into_local(&b->ops[i + n]) == dirty)
+			n++;
+		unpin_user_pages_dirty_lock(&b->pages[i], n, dirty);
+		memset(&b->pages[i], 0, n * sizeof(b->pages[i]));
 	}
-	b->nr_pages = 0;
 }
 
 /*
@@ -52,39 +66,42 @@ static void gntdev_copy_unpin(struct gntdev_copy_batch *b)
 static int gntdev_copy_pin_run(struct gntdev_copy_batch *b, unsigned int first,
 			       unsigned int n)
 {
-	struct page **pages = &b->pages[b->nr_pages];
-	bool dest = b->local_dest[first];
+	struct page **pages = &b->pages[first];
+	bool into = gntdev_copy_into_local(&b->ops[first]);
 	unsigned int i;
 	int ret;
 
-	ret = pin_user_pages_fast(b->local[first], n, dest ? FOLL_WRITE : 0,
+	ret = pin_user_pages_fast(b->local[first], n, into ? FOLL_WRITE : 0,
 				  pages);
 	if (ret != n) {
-		if (ret > 0)
+		if (ret > 0) {
 			unpin_user_pages(pages, ret);
+			memset(pages, 0, ret * sizeof(*pages));
+		}
 		return ret < 0 ? ret : -EFAULT;
 	}
 	for (i = 0; i < n; i++) {
 		struct gnttab_copy *op = &b->ops[first + i];
 
-		(dest ? &op->dest : &op->source)->u.gmfn =
+		(into ? &op->dest : &op->source)->u.gmfn =
 			xen_page_to_gfn(pages[i]);
-		b->dirty[b->nr_pages++] = dest;
 	}
 	return 0;
 }
 
 static int gntdev_copy_pin(struct gntdev_copy_batch *b)
 {
+	const struct gnttab_copy *ops = b->ops;
 	unsigned int i, n;
 	int err;
 
 	for (i = 0; i < b->nr_ops; i += n) {
 		n = 1;
-		if (!b->has_local[i])
+		if (!gntdev_copy_has_local(&ops[i]))
 			continue;
-		while (i + n < b->nr_ops && b->has_local[i + n] &&
-		       b->local_dest[i + n] == b->local_dest[i] &&
+		while (i + n < b->nr_ops && gntdev_copy_has_local(&ops[i + n]) &&
+		       gntdev_copy_into_local(&ops[i + n]) ==
+		       gntdev_copy_into_local(&ops[i]) &&
 		       b->local[i + n] == b->local[i] + n * PAGE_SIZE)
 			n++;
 		err = gntdev_copy_pin_run(b, i, n);
@@ -157,13 +174,10 @@ static void gntdev_copy_piece(struct gntdev_copy_batch *b,
 		op->dest.offset = seg->dest.foreign.offset + done;
 	}
 	b->status[i] = status;
-	b->has_local[i] = (seg->flags & (GNTCOPY_source_gref | GNTCOPY_dest_gref)) !=
-			  (GNTCOPY_source_gref | GNTCOPY_dest_gref);
-	if (!b->has_local[i])
+	if (!gntdev_copy_has_local(op))
 		return;
 	addr = (unsigned long)local->virt + done;
 	b->local[i] = addr & PAGE_MASK;
-	b->local_dest[i] = !local_src;
 	local_ptr->domid = DOMID_SELF;
 	local_ptr->offset = offset_in_page(addr);
 }
