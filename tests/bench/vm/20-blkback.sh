@@ -10,11 +10,12 @@
 # writes at iodepth 1 and 32 (IOPS), 1 MiB sequential reads and writes at
 # iodepth 8 (MB/s), five seconds each. The vCPUs, the ring's thread and its
 # interrupt are pinned the same way for both copies; unpinned, rounds moved
-# by up to 40% with where Xen placed them. The same jobs on the RAM disk
+# by up to 46% with where Xen placed them. The same jobs on the RAM disk
 # in dom0, run first, give the limit. Each copy's median round counts
-# (single rounds stray by up to 10%); METRIC lines give both figures and
-# the ratio ours/in-tree (> 1: ours faster). Each round
-# also notes the ring thread's CPU time per I/O, the backend's own cost.
+# (pinned, one round of ours against the next of in-tree still differs
+# by -10% to +19%); METRIC lines give both figures and the ratio
+# ours/in-tree (> 1: ours faster). Each round also notes the ring
+# thread's CPU time per I/O, the backend's own cost.
 # If ours is not built, the kernel's is measured alone and the ratio
 # checks fail.
 set -uo pipefail
