@@ -202,6 +202,22 @@ guest_shutdown() {
 	done
 }
 
+# guest_why NAME DOMID: one line on why guest NAME (domain DOMID) did not
+# come up: whether it is still there, Xen's last line about the domain
+# and its console's last panic, oops or GUEST-FAIL line, else its last
+# line; the console is kept as NAME.console.DOMID.log in the test's logs
+# (the next guest of that name overwrites it).
+guest_why() {
+	local name=$1 domid=$2 state=gone xen last log
+	log=$(guest_console "$name")
+	cp "$log" "$TEST_LOGDIR/$name.console.$domid.log" 2>/dev/null
+	guest_domid "$name" >/dev/null && state="still there"
+	xen=$(xl dmesg 2>/dev/null | grep -E " d${domid}v[0-9]+ |[Dd]omain ${domid}\b" | tail -n 1)
+	last=$(tr -d '\r' <"$log" 2>/dev/null | grep -E 'Kernel panic|BUG:|Oops|GUEST-FAIL' | tail -n 1)
+	[[ -n $last ]] || last=$(tr -d '\r' <"$log" 2>/dev/null | grep -v '^[[:space:]]*$' | tail -n 1)
+	echo "$state; Xen: ${xen:-nothing on it}; console: ${last:0:160}"
+}
+
 # guest_destroy NAME: hard stop; no error if the guest does not exist.
 guest_destroy() {
 	xl destroy "$1" >/dev/null 2>&1 || true
