@@ -13,7 +13,7 @@ NB_BR_IP=10.99.0.1
 # and wait until its agent answers (NB_BOOT_SECS, default 120 s: an HVM
 # guest under emulation needs more). A guest that does not come up is
 # created once more, after an INFO line that says why (see bb_guest; an
-# HVM guest has also died booting with a triple fault under QEMU's SVM).
+# HVM or PVH guest has also died booting with a triple fault).
 nb_guest() {
 	local name=$1 ip=$2 vcpus=${3:-1} boot=${NB_BOOT_SECS:-120} try domid why
 	shift 3 || shift $#
