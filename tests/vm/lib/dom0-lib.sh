@@ -95,7 +95,8 @@ guest_domid() { xl domid "$1" 2>/dev/null; }
 # Each xl-cfg-line ("key=value") replaces the default line with the same key
 # or is added, e.g. "memory=512" "vif=['bridge=xenbr0']"
 # "disk=['phy:/dev/ram0,xvda,w']". The config and xl's output are kept in
-# $TEST_LOGDIR.
+# $TEST_LOGDIR. A PV guest is waited for until its init runs (GUEST-BOOT
+# on its console), and created once more if it has not within 60 s.
 guest_create() {
 	local name=$1 test='' wait=0 ip='' cmdline='' initrd line key
 	shift
@@ -140,13 +141,26 @@ guest_create() {
 		[[ $found -eq 1 ]] || cfg+=("$line")
 	done
 	printf '%s\n' "${cfg[@]}" >"$TEST_LOGDIR/$name.cfg"
-	# A fresh console log, so old markers of a same-named guest cannot match.
-	rm -f "$(guest_console "$name")"
-	if ! xl create "$TEST_LOGDIR/$name.cfg" >"$TEST_LOGDIR/$name.xl-create.log" 2>&1; then
-		note "xl create $name failed:"
-		sed 's/^/#   /' "$TEST_LOGDIR/$name.xl-create.log"
-		return 1
-	fi
+	local try domid why
+	for try in 1 2; do
+		# A fresh console log, so old markers of a same-named guest
+		# cannot match.
+		rm -f "$(guest_console "$name")"
+		if ! xl create "$TEST_LOGDIR/$name.cfg" >"$TEST_LOGDIR/$name.xl-create.log" 2>&1; then
+			note "xl create $name failed:"
+			sed 's/^/#   /' "$TEST_LOGDIR/$name.xl-create.log"
+			return 1
+		fi
+		# Under TCG a PV guest's kernel has, rarely, oopsed before
+		# its init ran (no frontend loaded yet): create it once more.
+		grep -qx 'type="pv"' "$TEST_LOGDIR/$name.cfg" || return 0
+		domid=$(guest_domid "$name")
+		guest_wait_console "$name" '^GUEST-BOOT' 60 >/dev/null && return 0
+		why=$(guest_why "$name" "$domid")
+		guest_destroy "$name"
+		echo "INFO: guest $name (domain $domid) did not reach its init within 60 s ($([[ $try -eq 1 ]] && echo "creating it again" || echo twice)): $why"
+	done
+	return 1
 }
 
 # guest_wait_console NAME REGEX TIMEOUT: wait until a line of the guest's
