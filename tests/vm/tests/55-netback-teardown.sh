@@ -22,8 +22,8 @@ meminfo() { awk -v f="$1:" '$1 == f { print $2 }' /proc/meminfo; }
 # gives them, the buddy allocator's (nr_free_pages, per-CPU counter
 # deltas folded in first) and those on the per-CPU lists (count:), in
 # one read: the kernel moves megabytes at a time between the two, and
-# MemFree and the lists read from two files gave one state readings
-# 3 MB apart. Plus what user space and files hold: page cache (dom0's
+# MemFree and the lists read from two files gave states that should be
+# equal -1.7 to +2.9 MB apart. Plus what user space and files hold: page cache (dom0's
 # root is in RAM, and every guest adds to the logs there), anonymous
 # memory (xenstored, xenconsoled) and reclaimable slab (dentries,
 # inodes); plus the balloon, which grant-mapping pages come from and go
@@ -103,7 +103,7 @@ echo "METRIC: dom0 memory over $((CYCLES - 1)) destroyed guests: free memory $((
 # What a leak would leave over four guests passes these bounds: the
 # kernel's copy maps grants into 2 MiB of pages per guest, ours queues up
 # to 1 MiB of frames per guest (two queues), and each holds its state in
-# slab. Readings of states that should be equal differ by up to 1.5 MB.
+# slab. Readings of states that should be equal differ by up to 1.8 MB.
 if [[ $((free0 - free1)) -lt 3072 ]]; then
 	pass "dom0 free memory back to its baseline ($free0 -> $free1 kB)"
 else
