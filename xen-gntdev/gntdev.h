@@ -96,7 +96,7 @@ static inline bool gntdev_pv(void)
 struct gntdev_map *gntdev_map_create(unsigned int count);
 int gntdev_map_publish(struct gntdev_file *f, struct gntdev_map *map);
 struct gntdev_map *gntdev_map_find(struct gntdev_file *f, u64 index,
-				   unsigned int count);
+				   u64 count);
 struct gntdev_map *gntdev_map_find_page(struct gntdev_file *f, u64 page);
 void gntdev_map_unlist(struct gntdev_file *f, struct gntdev_map *map);
 void gntdev_map_get(struct gntdev_map *map);

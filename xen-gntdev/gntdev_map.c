@@ -123,9 +123,13 @@ int gntdev_map_publish(struct gntdev_file *f, struct gntdev_map *map)
 	return 0;
 }
 
-/* The listed map that starts at @index and spans @count pages (0: any). */
+/*
+ * The listed map that starts at @index and spans @count pages (0: any).
+ * @count is 64-bit so that an mmap() length of 2^32 pages or more is
+ * compared whole and matches no map, rather than a map of its low bits.
+ */
 struct gntdev_map *gntdev_map_find(struct gntdev_file *f, u64 index,
-				   unsigned int count)
+				   u64 count)
 {
 	struct gntdev_map *map;
 

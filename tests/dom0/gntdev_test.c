@@ -818,6 +818,21 @@ static void test_errors(void)
 	p = map_mmap(fd, index + PAGE, 3, PROT_READ, MAP_SHARED);
 	report(p == MAP_FAILED && errno == EINVAL, "mmap of the map's tail",
 	       "errno %s", strerror(errno));
+	/* Lengths whose page count is 4 (or 0: any map) in 32 bits. */
+	errno = 0;
+	p = mmap(NULL, ((1ULL << 32) + 4) * PAGE, PROT_READ, MAP_SHARED, fd, index);
+	report(p == MAP_FAILED && errno == EINVAL,
+	       "mmap of 2^32 + 4 pages over a 4-grant map (EINVAL, not truncated)",
+	       "errno %s", strerror(errno));
+	if (p != MAP_FAILED)
+		munmap(p, ((1ULL << 32) + 4) * PAGE);
+	errno = 0;
+	p = mmap(NULL, (1ULL << 32) * PAGE, PROT_READ, MAP_SHARED, fd, index);
+	report(p == MAP_FAILED && errno == EINVAL,
+	       "mmap of 2^32 pages over a 4-grant map (EINVAL, not truncated)",
+	       "errno %s", strerror(errno));
+	if (p != MAP_FAILED)
+		munmap(p, (1ULL << 32) * PAGE);
 	p = map_mmap(fd, index, 4, PROT_READ | PROT_WRITE, MAP_SHARED);
 	report(p != MAP_FAILED, "the refused mmaps did not use the map up",
 	       "%s", strerror(errno));
