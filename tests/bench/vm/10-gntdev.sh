@@ -18,14 +18,8 @@ ours=$MODDIR/xen-gntdev/xen-gntdev.ko
 modprobe xen-gntalloc || { fail "modprobe xen-gntalloc"; exit 1; }
 [[ -f $ours ]] || { fail "our xen-gntdev is built" "$ours missing"; exit 1; }
 
-# load COPY: ours or in-tree; check that copy is the live one.
-load() {
-	if [[ $1 == ours ]]; then insmod "$ours"; else modprobe xen-gntdev; fi || return 1
-	local live want
-	live=$(cat /sys/module/xen_gntdev/srcversion 2>/dev/null || echo in-tree)
-	want=$(modinfo -F srcversion "$ours")
-	[[ ($1 == ours && $live == "$want") || ($1 == in-tree && $live != "$want") ]]
-}
+# load COPY: ours or in-tree, proven live by build-id.
+load() { load_copy "$1" xen-gntdev; }
 
 declare -A best
 for round in 1 2 3 4 5; do

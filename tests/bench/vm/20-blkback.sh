@@ -44,14 +44,8 @@ cleanup() {
 # shellcheck disable=SC2154 # rc is set by the trap itself
 trap 'rc=$?; cleanup; (exit $rc); _vm_exit' EXIT
 
-# load COPY: ours or in-tree; check that copy is the live one.
-load() {
-	if [[ $1 == ours ]]; then insmod "$ours"; else modprobe xen-blkback; fi || return 1
-	local live want=none
-	live=$(cat /sys/module/xen_blkback/srcversion 2>/dev/null || echo in-tree)
-	[[ -f $ours ]] && want=$(modinfo -F srcversion "$ours")
-	[[ ($1 == ours && $live == "$want") || ($1 == in-tree && $live != "$want") ]]
-}
+# load COPY: ours or in-tree, proven live by build-id.
+load() { load_copy "$1" xen-blkback; }
 # dom0_irqs: events the vbd's event channels brought dom0, over all CPUs
 # (both copies name their interrupt blkif-backend).
 dom0_irqs() {

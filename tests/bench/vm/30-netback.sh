@@ -24,22 +24,8 @@ ip=10.99.0.20
 SECS=4
 ROUNDS=3
 
-# build_id_live: the loaded xen-netback's GNU build-id, from its note.
-build_id_live() {
-	local hex
-	hex=$(od -An -v -tx1 /sys/module/xen_netback/notes/.note.gnu.build-id 2>/dev/null | tr -d ' \n')
-	[[ -n $hex ]] && echo "${hex:32:$((2 * 16#${hex:8:2}))}"
-}
-ours_id=
-[[ -f $ours ]] && ours_id=$(readelf -n "$ours" | awk '/Build ID:/ { print $3 }')
-
-# load COPY: ours or in-tree; check that copy is the live one.
-load() {
-	if [[ $1 == ours ]]; then insmod "$ours"; else modprobe xen-netback; fi || return 1
-	local live
-	live=$(build_id_live)
-	[[ -n $live && ($1 == ours && $live == "$ours_id") || ($1 == in-tree && $live != "$ours_id") ]]
-}
+# load COPY: ours or in-tree, proven live by build-id.
+load() { load_copy "$1" xen-netback; }
 
 declare -A best
 # record COPY NAME VALUE UNIT: keep the best value (lower for us).
@@ -143,7 +129,7 @@ for name in tcp_to_guest_1 tcp_to_guest_4 tcp_from_guest_1 tcp_from_guest_4 ping
 	fi
 	if [[ -z $o ]]; then
 		echo "METRIC: netback $name: in-tree $i $unit, ours not measured, veth limit $l $unit"
-		fail "benchmark $name: ratio ours/in-tree" "ours not measured${ours_id:+ (load or run failed)}${ours_id:- ($ours not built)}"
+		fail "benchmark $name: ratio ours/in-tree" "ours not measured$([[ -f $ours ]] && echo " (load or run failed)" || echo " ($ours not built)")"
 		continue
 	fi
 	if [[ $unit == us ]]; then

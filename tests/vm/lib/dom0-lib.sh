@@ -19,6 +19,10 @@ GUEST_KERNEL=${GUEST_KERNEL:-/boot/vmlinuz-$KVER}
 mkdir -p "$TEST_LOGDIR"
 
 _vm_fails=0
+
+# shellcheck source=SCRIPTDIR/module-id.sh
+. "$REPO/tests/vm/lib/module-id.sh"
+
 # pass WHAT / fail WHAT [REASON]: one line per check, read by dom0-run.
 pass() { echo "PASS: $*"; }
 fail() {

@@ -75,19 +75,17 @@ mg_connected() {
 }
 
 # mg_ours WHAT DOMID: a check that the guest's xvda and first vif are bound
-# to xen-blkback and xen-netback and that those are the project's builds
-# (the srcversion of the live module is the one of build/KVER's .ko).
+# to xen-blkback and xen-netback and that those are the copies under test
+# (by build-id: module_live_is_under_test).
 mg_ours() {
-	local what=$1 domid=$2 dev mod want got bad=''
+	local what=$1 domid=$2 dev mod why bad=''
 	for dev in "vbd-$domid-${BB_DEVID[xvda]}:xen-blkback" "vif-$domid-0:xen-netback"; do
 		mod=$(readlink -f "/sys/bus/xen-backend/devices/${dev%%:*}/driver/module" 2>/dev/null)
 		mod=${mod##*/}
-		want=$(modinfo -F srcversion "$MODDIR/${dev#*:}/${dev#*:}.ko" 2>/dev/null)
-		got=$(cat "/sys/module/$mod/srcversion" 2>/dev/null)
 		if [[ $mod != "${dev#*:}" && $mod != "$(tr - _ <<<"${dev#*:}")" ]]; then
 			bad+=" ${dev%%:*} is bound to '${mod:-nothing}';"
-		elif [[ -z $want || $got != "$want" ]]; then
-			bad+=" $mod srcversion '$got' is not the project build's '${want:-none built}';"
+		elif ! why=$(module_live_is_under_test "${dev#*:}" 2>&1); then
+			bad+=" $why;"
 		fi
 	done
 	if [[ -z $bad ]]; then

@@ -12,9 +12,8 @@
 
 # The project's module has counters in debugfs; under "run --in-tree" the
 # kernel's own module runs the same checks without them, for comparison.
-ko=$MODDIR/xen-gntdev/xen-gntdev.ko
 opt=--in-tree
-if [[ -f $ko && $(cat /sys/module/xen_gntdev/srcversion 2>/dev/null) == "$(modinfo -F srcversion "$ko")" ]]; then
+if [[ $VM_MODULES != in-tree ]]; then
 	opt=
 	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 fi

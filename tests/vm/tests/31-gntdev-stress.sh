@@ -12,9 +12,8 @@
 . "$REPO/tests/vm/lib/dom0-lib.sh"
 
 stats=/sys/kernel/debug/xen-gntdev/stats
-ko=$MODDIR/xen-gntdev/xen-gntdev.ko
 args=(--in-tree)
-if [[ -f $ko && $(cat /sys/module/xen_gntdev/srcversion 2>/dev/null) == "$(modinfo -F srcversion "$ko")" ]]; then
+if [[ $VM_MODULES != in-tree ]]; then
 	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 	# Before the guest exists: xenstored and xenconsoled map its rings.
 	read -r _ maps _ mapped < <(tr '\n' ' ' <"$stats")

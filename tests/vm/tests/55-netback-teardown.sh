@@ -43,7 +43,7 @@ balloon_kb() {
 	echo $(($(cat "$d/low_kb") + $(cat "$d/high_kb")))
 }
 # buildid: the live xen-netback's GNU build-id (tells which copy it is).
-buildid() { od -An -tx1 -v /sys/module/xen_netback/notes/.note.gnu.build-id | tr -d " \n" | tail -c 40; }
+buildid() { build_id_live xen-netback; }
 # settled_free: drop the caches, then the middle of three free_kb
 # readings 2 s apart (all three go to the test's log).
 settled_free() {
@@ -120,7 +120,6 @@ else
 fi
 
 # --- unload and load again ---------------------------------------------------
-ours=$MODDIR/xen-netback/xen-netback.ko
 live=$(buildid)
 note "xen-netback build-id note before the unload: $live"
 if compgen -G "/sys/class/net/vif*" >/dev/null; then
@@ -138,16 +137,12 @@ if check "rmmod xen_netback with no vif" rmmod xen_netback; then
 		fail "nothing left after the unload" "still:$left"
 	fi
 fi
-if [[ -f $ours && $live == "$(readelf -n "$ours" | awk '/Build ID/ { print $3 }')" ]]; then
-	check "load our xen-netback again" insmod "$ours" || exit 1
-else
-	check "load the in-tree xen-netback again" modprobe xen-netback || exit 1
-fi
+check "load the $VM_MODULES xen-netback again" load_module_under_test xen-netback || exit 1
 now=$(buildid)
-if [[ $now == "$live" ]]; then
-	pass "the same xen-netback copy is live again ($now)"
+if [[ $now == "$live" ]] && module_live_is_under_test xen-netback; then
+	pass "the same xen-netback copy ($VM_MODULES) is live again ($now)"
 else
-	fail "the same xen-netback copy is live again" "build-id note $live before, $now now"
+	fail "the same xen-netback copy ($VM_MODULES) is live again" "build-id note $live before, $now now"
 fi
 g=nb-reloaded
 nb_guest "$g" "$ip" 1 || exit 1

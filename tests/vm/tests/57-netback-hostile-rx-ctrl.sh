@@ -37,11 +37,8 @@ drain_ms=2000
 MiB=1024
 
 # --- xen-netback with short receive timeouts ------------------------------
-buildid() { od -An -tx1 -v /sys/module/xen_netback/notes/.note.gnu.build-id | tr -d " \n" | tail -c 40; }
-ours=$MODDIR/xen-netback/xen-netback.ko
-ours_live=0
-[[ -f $ours && $(buildid) == "$(readelf -n "$ours" | awk '/Build ID/ { print $3 }')" ]] && ours_live=1
-# reload PARAMS...: xen-netback again, the same copy, with PARAMS.
+# reload PARAMS...: xen-netback again, the copy under test, with PARAMS;
+# then that copy must be the live one.
 reload() {
 	local i
 	for i in $(seq 20); do
@@ -49,15 +46,11 @@ reload() {
 		sleep 0.5
 	done
 	rmmod xen_netback || return 1
-	if [[ $ours_live -eq 1 ]]; then
-		insmod "$ours" "$@"
-	else
-		modprobe xen-netback "$@"
-	fi
+	load_module_under_test xen-netback "$@" && module_live_is_under_test xen-netback
 }
 if reload rx_stall_timeout_msecs=$stall_ms rx_drain_timeout_msecs=$drain_ms &&
 	[[ $(cat /sys/module/xen_netback/parameters/rx_stall_timeout_msecs) == "$stall_ms" ]]; then
-	pass "xen-netback reloaded with rx_stall_timeout_msecs=$stall_ms rx_drain_timeout_msecs=$drain_ms (ours: $ours_live)"
+	pass "xen-netback reloaded with rx_stall_timeout_msecs=$stall_ms rx_drain_timeout_msecs=$drain_ms ($VM_MODULES copy)"
 else
 	fail "xen-netback reloaded with short receive timeouts" "$(cat /sys/module/xen_netback/parameters/rx_stall_timeout_msecs 2>&1)"
 	exit 1

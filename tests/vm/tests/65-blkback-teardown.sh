@@ -17,7 +17,6 @@ set -uo pipefail
 
 g=bb-teardown
 dir=/var/tmp/bb-teardown
-ours=$MODDIR/xen-blkback/xen-blkback.ko
 loopdev=
 cleanup() {
 	guest_destroy "$g"
@@ -30,12 +29,9 @@ cleanup() {
 }
 trap 'rc=$?; cleanup; (exit $rc); _vm_exit' EXIT
 
-# load_blkback: the copy the bed loaded (ours or the kernel's, told apart
-# by srcversion as the bed does).
-copy=in-tree
-[[ -f $ours && $(cat /sys/module/xen_blkback/srcversion 2>/dev/null) == "$(modinfo -F srcversion "$ours")" ]] && copy=ours
+# load_blkback: the copy under test again, proven live by build-id.
 load_blkback() {
-	if [[ $copy == ours ]]; then insmod "$ours"; else modprobe xen-blkback; fi
+	load_module_under_test xen-blkback && module_live_is_under_test xen-blkback
 }
 avail() { awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo; }
 
@@ -46,7 +42,7 @@ loopdev=$(bb_loop "$dir/disk.img" 64) || { fail "loop device over disk.img"; exi
 # are first written, which must not count as the backend's.
 dd if=/dev/zero of=/dev/ram0 bs=1M count=64 oflag=direct status=none
 dd if=/dev/zero of="$loopdev" bs=1M count=64 oflag=direct status=none
-note "MemAvailable before any guest: $(avail) MiB; xen-blkback is the $copy copy"
+note "MemAvailable before any guest: $(avail) MiB; xen-blkback is the $VM_MODULES copy"
 
 declare -a after
 for round in 1 2 3; do
