@@ -42,4 +42,15 @@ struct fz_blk_hdr {
 	u64 sectors;		/* disk size */
 } __attribute__((__packed__));
 
+/*
+ * tx_parse input: fatal_skb_slots (mapped onto 19..64 as the module
+ * clamps it), then whole struct xen_netif_tx_request slots.
+ */
+struct fz_tx_hdr {
+	u8 fatal_slots;
+} __attribute__((__packed__));
+
+#define FZ_TX_FATAL_MIN		19
+#define FZ_TX_FATAL_MAX		64
+
 #endif /* FUZZ_H */
