@@ -445,6 +445,32 @@ static int gntdev_note_mapped(struct gntdev_map *map,
 }
 
 /*
+ * Map @ops (through gnttab_map_refs() when the PV p2m must name the
+ * foreign frames, else as a plain batch) and record the handles of those
+ * that mapped, even when the call failed part way: they must be unmapped
+ * at teardown (the XSA-361 pattern).  An op Xen never reached keeps the
+ * error status set here, so it cannot look mapped.
+ */
+static int gntdev_map_ops(struct gntdev_map *map,
+			  struct gnttab_map_grant_ref *ops,
+			  struct gnttab_unmap_grant_ref *unmap_ops, bool set_p2m)
+{
+	unsigned int i;
+	int err = 0, noted;
+
+	for (i = 0; i < map->count; i++)
+		ops[i].status = GNTST_general_error;
+	if (set_p2m)
+		err = gnttab_map_refs(ops, NULL, map->pages, map->count);
+	else
+		gnttab_batch_map(ops, map->count);
+	spin_lock(&map->lock);
+	noted = gntdev_note_mapped(map, ops, unmap_ops);
+	spin_unlock(&map->lock);
+	return err ?: noted;
+}
+
+/*
  * Map every grant of @map for @vma (mmap() holds the mmap lock).  On
  * failure, what did map stays recorded for teardown, except the PV user
  * mappings, which are removed before the failed VMA's PTEs are zapped.
@@ -472,14 +498,7 @@ int gntdev_map_grants(struct gntdev_map *map, struct vm_area_struct *vma)
 	}
 
 	/* PV: the kernel mappings are made on first need (gntdev_kmap_slot). */
-	err = gnttab_map_refs(map->map_ops, NULL, map->pages, map->count);
-	if (err)
-		return err;
-
-	spin_lock(&map->lock);
-	err = gntdev_note_mapped(map, map->map_ops, map->unmap_ops);
-	spin_unlock(&map->lock);
-
+	err = gntdev_map_ops(map, map->map_ops, map->unmap_ops, true);
 	if (err) {
 		pr_debug("mapping %u grants of domain %u failed\n", map->count,
 			 map->grants[0].domid);
@@ -499,18 +518,11 @@ int gntdev_map_kernel(struct gntdev_map *map)
 	struct gnttab_map_grant_ref *ops = map->kmap_ops ?: map->map_ops;
 	struct gnttab_unmap_grant_ref *unmap_ops = map->kunmap_ops ?: map->unmap_ops;
 	unsigned int i;
-	int err;
 
 	for (i = 0; i < map->count; i++)
 		gntdev_set_kernel_ops(map, i, &ops[i], &unmap_ops[i]);
 	/* Without a user mapping, the PV p2m is set from the kernel one. */
-	err = gnttab_map_refs(ops, NULL, map->pages, map->count);
-	if (err)
-		return err;
-	spin_lock(&map->lock);
-	err = gntdev_note_mapped(map, ops, unmap_ops);
-	spin_unlock(&map->lock);
-	return err;
+	return gntdev_map_ops(map, ops, unmap_ops, true);
 }
 
 /*
@@ -530,10 +542,7 @@ int gntdev_map_user(struct gntdev_map *map, struct vm_area_struct *vma)
 	if (err)
 		return err;
 	/* Not gnttab_map_refs(): the p2m already names the foreign frames. */
-	gnttab_batch_map(map->map_ops, map->count);
-	spin_lock(&map->lock);
-	err = gntdev_note_mapped(map, map->map_ops, map->unmap_ops);
-	spin_unlock(&map->lock);
+	err = gntdev_map_ops(map, map->map_ops, map->unmap_ops, false);
 	if (err)
 		gntdev_unmap_user_range(map, 0, map->count);
 	return err;
