@@ -102,9 +102,10 @@ _bb_seq=0
 # the end of its output; the status is the command's (124: no answer in
 # SECS, 125: the guest is gone).  A benchmark sets GSH_QUIET to the seconds
 # its job surely takes: dom0 does not even look (spawn xenstore clients)
-# then.
+# then.  Each command's time goes to the test's log ("# gsh N: Ts of
+# SECS"), the measure that bounds are based on.
 gsh() {
-	local name=$1 secs=$2 domid dir ack
+	local name=$1 secs=$(($2 < GUEST_MIN_WAIT ? GUEST_MIN_WAIT : $2)) domid dir ack t0=$SECONDS
 	shift 2
 	GOUT=
 	domid=$(guest_domid "$name") || return 125
@@ -114,8 +115,10 @@ gsh() {
 	sleep "${GSH_QUIET:-0}"
 	if ! xs_wait "$secs" "$dir/bb-ack" _gsh_answered "$dir" "$domid"; then
 		GOUT="no answer within $secs s"
+		note "gsh $_bb_seq: no answer in $secs s: $*"
 		return 124
 	fi
+	note "gsh $_bb_seq: $((SECONDS - t0))s of $secs: $*"
 	if [[ $ack == gone ]]; then
 		GOUT="guest gone"
 		return 125

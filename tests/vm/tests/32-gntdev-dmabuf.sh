@@ -1,5 +1,5 @@
 #!/bin/bash
-# vm-timeout: 150
+# vm-timeout: 240
 # /dev/xen/gntdev's DMABUF ioctls (tests/dom0/gntdev_dmabuf_test.c): the
 # grants of a PV guest (tests/guest/gntshare.c) exported as a dma-buf,
 # read and written through its mmap(), waited for until released; a

@@ -1,5 +1,5 @@
 #!/bin/bash
-# vm-timeout: 150
+# vm-timeout: 300
 # xen-netback's side of the xenstore handshake with a real netfront: a
 # 2-vcpu guest on xenbr0 through the stock vif-bridge hotplug script. The
 # backend advertises its features (sg, gso v4/v6, ipv6 checksum offload,

@@ -1,5 +1,5 @@
 #!/bin/bash
-# vm-timeout: 300
+# vm-timeout: 600
 # Traffic through xen-netback between dom0 and a 2-vcpu guest with two
 # queues: iperf3 TCP in both directions with 1 and 4 streams (all queues
 # must carry traffic: the guest's per-queue interrupt counts all rise), UDP

@@ -1,5 +1,5 @@
 #!/bin/bash
-# vm-timeout: 360
+# vm-timeout: 600
 # xen-netback cleans up: a guest destroyed ("xl destroy") in the middle of
 # traffic leaves no vif in dom0 and no backend in xenstore, and, over
 # several such guests, dom0's memory (free pages, unreclaimable slab,

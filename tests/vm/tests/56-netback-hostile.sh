@@ -1,5 +1,5 @@
 #!/bin/bash
-# vm-timeout: 420
+# vm-timeout: 840
 # A hostile frontend against xen-netback: the guest has two vifs; its own
 # netfront lets go of the second (unbound in sysfs) and nbhostile
 # (tests/guest/nbhostile.c) plays netfront on it, one connection per
