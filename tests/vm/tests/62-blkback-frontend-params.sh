@@ -1,5 +1,5 @@
 #!/bin/bash
-# vm-timeout: 480
+# vm-timeout: 750
 # xen-blkback against blkfronts that ask for different things (the guest's
 # xen_blkfront module parameters, given on its command line): persistent
 # grants off and on, indirect descriptors off (max_indirect_segments=0)

@@ -1,5 +1,5 @@
 #!/bin/bash
-# vm-timeout: 360
+# vm-timeout: 480
 # xen-blkback while the guest runs: online resize and hot plug.
 # Resize: xvda is a loop device over a 32 MiB file on tmpfs; dom0 grows the
 # file to 48 MiB and tells loop (losetup -c). The backend must publish the
