@@ -76,8 +76,7 @@ bb_guest() {
 		} >"$TEST_LOGDIR/$name.$domid.xenstore" 2>&1
 		why="$(guest_why "$name" "$domid"); disks: $(_bb_states "$domid")"
 		guest_destroy "$name"
-		[[ $try -eq 2 ]] ||
-			echo "INFO: guest $name (domain $domid) not serving within 150 s, creating it again: $why"
+		[[ $try -eq 2 ]] || guest_retry "$name" "$domid" "not serving within 150 s: $why"
 	done
 	fail "guest $name boots and serves" "not serving within 150 s, twice: $why (see tests/$TEST_NAME/$name.*)"
 	return 1

@@ -31,7 +31,7 @@ nb_guest() {
 			fail "guest $name boots and starts its agent" "no GUEST-IDLE within $boot s, twice: $why"
 			return 1
 		fi
-		echo "INFO: guest $name (domain $domid) not up within $boot s, creating it again: $why"
+		guest_retry "$name" "$domid" "not up within $boot s: $why"
 	done
 	guest_collect "$name" || return 1
 	if ! gexec "$name" 30 true >/dev/null; then
