@@ -104,7 +104,8 @@ _bb_seq=0
 # then.  Each command's time goes to the test's log ("# gsh N: Ts of
 # SECS"), the measure that bounds are based on.
 gsh() {
-	local name=$1 secs=$(($2 < GUEST_MIN_WAIT ? GUEST_MIN_WAIT : $2)) domid dir ack t0=$SECONDS
+	local name=$1 secs domid dir ack t0=$SECONDS
+	secs=$(guest_secs "$2")
 	shift 2
 	GOUT=
 	domid=$(guest_domid "$name") || return 125

@@ -20,11 +20,12 @@ mkdir -p "$TEST_LOGDIR"
 
 _vm_fails=0
 
-# The least time a guest gets to answer a command (gexec, gsh): a bound
-# only ends the wait for an answer that is not coming, and with the
-# host's other core busy a guest's "ls" once took over 10 s (50, 6.1).
-# shellcheck disable=SC2034 # read by gexec and gsh
+# guest_secs SECS: the time a guest gets to answer a command (gexec, gsh),
+# at least GUEST_MIN_WAIT: a bound only ends the wait for an answer that
+# is not coming, and with the host's other core busy a guest's "ls" once
+# took over 10 s (50, 6.1).
 GUEST_MIN_WAIT=30
+guest_secs() { echo $(($1 < GUEST_MIN_WAIT ? GUEST_MIN_WAIT : $1)); }
 
 # shellcheck source=SCRIPTDIR/module-id.sh
 . "$REPO/tests/vm/lib/module-id.sh"

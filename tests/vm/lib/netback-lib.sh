@@ -44,7 +44,8 @@ nb_guest() {
 # prints its output (newlines turned into spaces, the last 1000 bytes) and
 # returns its status, 255 if no answer came within SECS.
 gexec() {
-	local name=$1 secs=$(($2 < GUEST_MIN_WAIT ? GUEST_MIN_WAIT : $2)) domid ack seq
+	local name=$1 secs domid ack seq
+	secs=$(guest_secs "$2")
 	shift 2
 	domid=$(guest_domid "$name") || { echo "no guest $name"; return 255; }
 	# Unique in subshells too (a counter would not survive $(gexec ...)).

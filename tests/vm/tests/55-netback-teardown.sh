@@ -42,8 +42,6 @@ balloon_kb() {
 	local d=/sys/devices/system/xen_memory/xen_memory0/info
 	echo $(($(cat "$d/low_kb") + $(cat "$d/high_kb")))
 }
-# buildid: the live xen-netback's GNU build-id (tells which copy it is).
-buildid() { build_id_live xen-netback; }
 # settled_free: drop the caches, then the middle of three free_kb
 # readings 2 s apart (all three go to the test's log).
 settled_free() {
@@ -120,7 +118,7 @@ else
 fi
 
 # --- unload and load again ---------------------------------------------------
-live=$(buildid)
+live=$(build_id_live xen-netback)
 note "xen-netback build-id note before the unload: $live"
 if compgen -G "/sys/class/net/vif*" >/dev/null; then
 	fail "no vif left before the unload" "$(compgen -G "/sys/class/net/vif*" | tr "\n" " ")"
@@ -138,7 +136,7 @@ if check "rmmod xen_netback with no vif" rmmod xen_netback; then
 	fi
 fi
 check "load the $VM_MODULES xen-netback again" load_module_under_test xen-netback || exit 1
-now=$(buildid)
+now=$(build_id_live xen-netback)
 if [[ $now == "$live" ]] && module_live_is_under_test xen-netback; then
 	pass "the same xen-netback copy ($VM_MODULES) is live again ($now)"
 else
