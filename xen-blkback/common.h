@@ -157,6 +157,8 @@ struct xdb_vbd {
 };
 
 /* ring.c */
+void xdb_ring_init(struct xdb_ring *ring, struct xdb_vbd *vbd,
+		   unsigned int index);
 int xdb_ring_connect(struct xdb_ring *ring, grant_ref_t *grefs,
 		     unsigned int nr_grefs, evtchn_port_t evtchn);
 void xdb_ring_disconnect(struct xdb_ring *ring);

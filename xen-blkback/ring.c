@@ -349,8 +349,27 @@ static int alloc_scratch(struct xdb_ring *ring)
 }
 
 /*
+ * Set up what xdb_ring_disconnect touches, for every ring of a vbd before
+ * any of them connects: a connect that fails part way, or never starts
+ * because an earlier ring failed, leaves a ring that is safe to tear down.
+ */
+void xdb_ring_init(struct xdb_ring *ring, struct xdb_vbd *vbd,
+		   unsigned int index)
+{
+	ring->vbd = vbd;
+	ring->index = index;
+	init_waitqueue_head(&ring->wq);
+	spin_lock_init(&ring->done_lock);
+	INIT_LIST_HEAD(&ring->free_reqs);
+	INIT_LIST_HEAD(&ring->done_reqs);
+	ring->pgrants = RB_ROOT;
+	gnttab_page_cache_init(&ring->page_cache);
+}
+
+/*
  * Map the ring the frontend granted, bind its event channel and start its
- * thread.  On failure the caller calls xdb_ring_disconnect.
+ * thread.  The ring was set up by xdb_ring_init; on failure the caller
+ * calls xdb_ring_disconnect.
  */
 int xdb_ring_connect(struct xdb_ring *ring, grant_ref_t *grefs,
 		     unsigned int nr_grefs, evtchn_port_t evtchn)
@@ -358,12 +377,6 @@ int xdb_ring_connect(struct xdb_ring *ring, grant_ref_t *grefs,
 	struct xdb_vbd *vbd = ring->vbd;
 	int err;
 
-	init_waitqueue_head(&ring->wq);
-	spin_lock_init(&ring->done_lock);
-	INIT_LIST_HEAD(&ring->free_reqs);
-	INIT_LIST_HEAD(&ring->done_reqs);
-	ring->pgrants = RB_ROOT;
-	gnttab_page_cache_init(&ring->page_cache);
 	ring->max_segs = max_t(unsigned int, BLKIF_MAX_SEGMENTS_PER_REQUEST,
 			       vbd->limits.max_indirect_segs);
 
@@ -399,7 +412,7 @@ int xdb_ring_connect(struct xdb_ring *ring, grant_ref_t *grefs,
 	return 0;
 }
 
-/* Undo xdb_ring_connect, whatever part of it was done. */
+/* Undo xdb_ring_connect, whatever part of it was done, if any. */
 void xdb_ring_disconnect(struct xdb_ring *ring)
 {
 	if (ring->thread) {

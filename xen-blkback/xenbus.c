@@ -169,14 +169,16 @@ static int connect_rings(struct xdb_vbd *vbd)
 	if (!vbd->rings)
 		return -ENOMEM;
 	vbd->nr_rings = nq;
+	/* All of them first: a failure below tears down every ring. */
+	for (i = 0; i < nq; i++) {
+		xdb_ring_init(&vbd->rings[i], vbd, i);
+		vbd->rings[i].abi = abi;
+		vbd->rings[i].persistent = persistent;
+	}
 	for (i = 0; i < nq; i++) {
 		struct xdb_ring *ring = &vbd->rings[i];
 		char *dir;
 
-		ring->vbd = vbd;
-		ring->index = i;
-		ring->abi = abi;
-		ring->persistent = persistent;
 		if (nq == 1) {
 			err = connect_ring(vbd, ring, dev->otherend, order);
 		} else {
