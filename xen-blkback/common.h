@@ -102,7 +102,10 @@ struct xdb_ring {
 	unsigned int nr_reqs;
 	struct list_head free_reqs;
 	unsigned int inflight;
-	/* done_reqs and the response ring, both written from completions */
+	/*
+	 * done_reqs and the response ring, both written from completions;
+	 * a completion also holds it while it signals the ring.
+	 */
 	spinlock_t done_lock;
 	struct list_head done_reqs;
 	bool wants_done;		/* the thread waits for a request back */

@@ -260,7 +260,11 @@ static int ring_thread(void *data)
 		cond_resched();
 	}
 
-	/* Stopping: answer what is in flight before the grants go. */
+	/*
+	 * Stopping: answer what is in flight before the grants go.  Each
+	 * request is collected under done_lock, which its completion holds
+	 * until it no longer touches the ring (req_put()).
+	 */
 	WRITE_ONCE(ring->wants_done, true);
 	smp_mb();	/* as in wait_for_work() */
 	while (ring->inflight) {
