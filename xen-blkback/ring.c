@@ -271,7 +271,15 @@ static int ring_thread(void *data)
 		wait_event(ring->wq, has_done(ring));
 		complete_done(ring);
 	}
-	ring->held_valid = false;
+	/*
+	 * A barrier still held was taken from the ring too, and every request
+	 * taken gets one answer: it fails, as it was never written.
+	 */
+	if (ring->held_valid) {
+		xdb_ring_respond(ring, ring->held.u.rw.id, ring->held.operation,
+				 BLKIF_RSP_ERROR);
+		ring->held_valid = false;
+	}
 	xdb_ring_push(ring);
 	return 0;
 }
