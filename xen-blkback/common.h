@@ -35,7 +35,10 @@ extern unsigned int xdb_max_buffer_pages;
 extern bool xdb_feature_persistent;
 extern bool xdb_log_stats;
 
-/* Counters of one ring; written by its thread only, summed by sysfs. */
+/*
+ * Counters of one ring; written by its thread only, summed by sysfs
+ * (max_pass: the largest is shown).
+ */
 struct xdb_stats {
 	u64 rd_req;
 	u64 wr_req;
@@ -44,6 +47,7 @@ struct xdb_stats {
 	u64 oo_req;
 	u64 rd_sect;
 	u64 wr_sect;
+	u64 max_pass;		/* most requests taken in one pass */
 };
 
 /* A grant kept mapped across requests (feature-persistent). */
@@ -94,6 +98,7 @@ struct xdb_ring {
 	wait_queue_head_t wq;
 	bool notified;			/* an event came since the last look */
 	bool requests_since_eoi;	/* requests taken since the last EOI */
+	bool more_pending;		/* the last pass left requests */
 	bool broken;			/* guest broke the protocol: no more */
 	unsigned int max_segs;
 

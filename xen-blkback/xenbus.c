@@ -69,6 +69,7 @@ static void disconnect(struct xdb_vbd *vbd)
 		sum->oo_req += st->oo_req;
 		sum->rd_sect += st->rd_sect;
 		sum->wr_sect += st->wr_sect;
+		sum->max_pass = max(sum->max_pass, st->max_pass);
 	}
 	kfree(vbd->rings);
 	vbd->rings = NULL;
