@@ -171,7 +171,11 @@ static bool process_requests(struct xdb_ring *ring)
 		}
 		while (br->req_cons != rp) {
 			any = true;
-			if (taken == ring->nr_reqs) {
+			/*
+			 * Discards run synchronously here, each as large as
+			 * the disk: a stop waits for the one at hand only.
+			 */
+			if (taken == ring->nr_reqs || kthread_should_stop()) {
 				ring->more_pending = true;
 				goto out;
 			}
