@@ -9,9 +9,14 @@
  * event-channel and protocol), and sends the attacks of
  * /work/shared/protocol-hazards.md one request at a time, checking each
  * response: a valid read must succeed, every bad request must get
- * BLKIF_RSP_ERROR or BLKIF_RSP_EOPNOTSUPP.  Last, it moves req_prod far
- * ahead of anything it produced: the backend must stop serving the ring
- * (no response to a valid request after that).
+ * BLKIF_RSP_ERROR or BLKIF_RSP_EOPNOTSUPP.  Then it floods the ring with
+ * requests the backend refuses at once, refilling each slot as soon as
+ * its answer comes, for a few seconds: every one must be answered, a
+ * valid read must work afterwards, and dom0 checks (while we wait for it
+ * in xenstore) that the backend took no more than a ring's worth of
+ * requests in one pass.  Last, it moves req_prod far ahead of anything it
+ * produced: the backend must stop serving the ring (no response to a
+ * valid request after that).
  *
  * The disk must be read-only (writes, flushes and discards are attacks too)
  * and its first sector hold dom0's test pattern (it starts with the sector
@@ -179,18 +184,27 @@ static int xs_write(const char *dir, const char *key, const char *fmt, ...)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-/* wait_state DIR STATE: until DIR/state reads STATE (10 s). */
-static int wait_state(const char *dir, int state)
+/* wait_key PATH VALUE SECS: until PATH reads VALUE. */
+static int wait_key(const char *path, const char *value, int secs)
 {
-	char path[300], val[32];
+	char val[32];
 
-	snprintf(path, sizeof(path), "%s/state", dir);
-	for (int i = 0; i < 100; i++) {
-		if (!xs_read(path, val, sizeof(val)) && atoi(val) == state)
+	for (int i = 0; i < secs * 10; i++) {
+		if (!xs_read(path, val, sizeof(val)) && !strcmp(val, value))
 			return 0;
 		usleep(100000);
 	}
 	return -1;
+}
+
+/* wait_state DIR STATE: until DIR/state reads STATE (10 s). */
+static int wait_state(const char *dir, int state)
+{
+	char path[300], val[16];
+
+	snprintf(path, sizeof(path), "%s/state", dir);
+	snprintf(val, sizeof(val), "%d", state);
+	return wait_key(path, val, 10);
 }
 
 /* A grant reference past any grant table this guest can have. */
@@ -422,6 +436,97 @@ static void valid_read(const char *what)
 		report(1, what, "OKAY, sector 0 holds dom0's pattern");
 }
 
+#define FLOOD_MS	3000
+#define FLOOD_MAX	1000000		/* requests, whatever the time */
+
+/*
+ * Keep the ring full of requests the backend refuses at once (unknown
+ * operation), each slot refilled as soon as its answer is seen, without
+ * waiting on events, for FLOOD_MS or FLOOD_MAX requests; then wait for
+ * the last answers.  A backend that takes requests for as long as there
+ * are any never leaves its loop meanwhile.  Every request must be
+ * answered once, in order, with an error.
+ */
+static void flood(void)
+{
+	const char *what = "a ring kept full of refused requests for 3 s";
+	struct pollfd pfd = { .fd = evtchn_fd, .events = POLLIN };
+	uint64_t first = next_id, answered = 0, bad = 0, bad_id = 0, bad_want = 0;
+	int bad_status = 0, producing = 1, notify_needed;
+	struct timespec t0, t;
+	long ms = 0, end_ms = 0;
+	uint32_t p;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+		if (producing && (ms >= FLOOD_MS || next_id - first >= FLOOD_MAX)) {
+			producing = 0;
+			end_ms = ms;
+		}
+		if (producing) {
+			while (ring.req_prod_pvt - ring.rsp_cons < RING_SIZE(&ring)) {
+				next_request(0x77);
+				next_id++;
+				ring.req_prod_pvt++;
+			}
+			RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&ring, notify_needed);
+			if (notify_needed)
+				notify();
+		}
+		while (RING_HAS_UNCONSUMED_RESPONSES(&ring)) {
+			uint64_t rid;
+			int status;
+
+			get_response(ring.rsp_cons++, &rid, &status);
+			if ((rid != first + answered ||
+			     (status != BLKIF_RSP_ERROR && status != BLKIF_RSP_EOPNOTSUPP)) &&
+			    !bad++) {
+				bad_id = rid;
+				bad_want = first + answered;
+				bad_status = status;
+			}
+			answered++;
+		}
+		if (producing)
+			continue;
+		/* Draining: the rest must come within RESPONSE_MS. */
+		if (ring.rsp_cons == ring.req_prod_pvt || ms - end_ms >= RESPONSE_MS)
+			break;
+		ring.sring->rsp_event = ring.rsp_cons + 1;
+		mb();	/* rsp_event set before we look at rsp_prod again */
+		if (RING_HAS_UNCONSUMED_RESPONSES(&ring))
+			continue;
+		if (poll(&pfd, 1, 100) > 0 && read(evtchn_fd, &p, sizeof(p)) == sizeof(p))
+			write(evtchn_fd, &p, sizeof(p));	/* unmask */
+	}
+	if (answered != next_id - first)
+		report(0, what, "%" PRIu64 " of %" PRIu64 " requests answered",
+		       answered, next_id - first);
+	else if (bad)
+		report(0, what, "%" PRIu64 " answers out of order or not errors, the first: id %"
+		       PRIu64 " (want %" PRIu64 "), %s", bad, bad_id, bad_want,
+		       status_name(bad_status));
+	else
+		report(1, what, "%" PRIu64 " requests in %ld ms, each answered once, in order, with an error",
+		       answered, end_ms);
+}
+
+/*
+ * dom0 reads the backend's statistics/max_pass while the vbd is ours:
+ * hostile-flood in our frontend dir says the flood is over, dom0 answers
+ * with hostile-flood-checked.
+ */
+static void flood_check_by_dom0(void)
+{
+	char path[300];
+
+	snprintf(path, sizeof(path), "%s/hostile-flood-checked", fe);
+	if (xs_write(fe, "hostile-flood", "1") || wait_key(path, "1", 60))
+		report(0, "dom0 checked the backend after the flood", "no answer within 60 s");
+}
+
 /* The attacks, in the native layout; ends with the ring stopped. */
 static void native_attacks(void)
 {
@@ -517,6 +622,10 @@ static void native_attacks(void)
 
 	/* After all that the ring still works. */
 	valid_read("a valid read after the bad requests");
+
+	flood();
+	valid_read("a valid read after the flood");
+	flood_check_by_dom0();
 
 	/* A producer index far beyond anything produced: stop serving. */
 	next_request(BLKIF_OP_READ);
