@@ -32,8 +32,13 @@
  * grants, so the backend keeps the data and indirect pages mapped.  Each
  * run needs its own vbd: the native run leaves its ring stopped.
  *
- * Usage: blkfront_hostile [--x86_32] DEVID.  Exits 0 if every check passed,
- * 1 if one failed, 2 if it could not set up.
+ * With --barrier-teardown, on a writable disk whose reads dom0 made slow,
+ * it sends a read and right behind it a WRITE_BARRIER, which the backend
+ * must hold until the read is done, and closes while it is held: the
+ * backend must answer both, exactly once, before it says Closing.
+ *
+ * Usage: blkfront_hostile [--x86_32 | --barrier-teardown] DEVID.  Exits 0
+ * if every check passed, 1 if one failed, 2 if it could not set up.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -778,8 +783,75 @@ static void x86_32_checks(void)
 	expect_read("x86_32: a valid read after the bad requests", send(), data, 0, 8);
 }
 
+/* ---- a barrier held when the frontend closes ---- */
+
+/*
+ * dom0 made this disk's reads take seconds.  A read, then a barrier: the
+ * barrier must wait for the read, so the backend holds it.  We close
+ * (Closing) while it does; the backend stops the ring, and both requests,
+ * taken from the ring, must have exactly one answer each once it says
+ * Closing.
+ */
+static void barrier_teardown(void)
+{
+	const char *what = "a barrier held behind a slow read when the frontend closes";
+	uint64_t read_id, barrier_id;
+	int reads = 0, barriers = 0, others = 0, read_status = 0, barrier_status = 0;
+	blkif_request_t *req;
+
+	read_id = next_id;
+	next_request(BLKIF_OP_READ);
+	next_id++;
+	ring.req_prod_pvt++;
+	barrier_id = next_id;
+	req = next_request(BLKIF_OP_WRITE_BARRIER);
+	req->nr_segments = 0;	/* an empty barrier: writes nothing */
+	req->sector_number = 0;
+	next_id++;
+	ring.req_prod_pvt++;
+	RING_PUSH_REQUESTS(&ring);
+	notify();
+	/* Long enough for the backend to take both, well short of the read. */
+	sleep(1);
+	if (RING_HAS_UNCONSUMED_RESPONSES(&ring)) {
+		report(0, what, "an answer came within 1 s: the read was not slow, no barrier was held");
+		return;
+	}
+	if (xs_write(fe, "state", "5") || wait_state(be, 5)) {
+		report(0, what, "the backend did not go Closing within 10 s of ours");
+		return;
+	}
+	rmb();	/* the backend's answers came before its Closing */
+	while (RING_HAS_UNCONSUMED_RESPONSES(&ring)) {
+		uint64_t rid;
+		int status;
+
+		get_response(ring.rsp_cons++, &rid, &status);
+		if (rid == read_id) {
+			reads++;
+			read_status = status;
+		} else if (rid == barrier_id) {
+			barriers++;
+			barrier_status = status;
+		} else {
+			others++;
+		}
+	}
+	if (reads == 1 && barriers == 1 && !others)
+		report(1, what, "the read answered %s, the barrier %s", status_name(read_status),
+		       status_name(barrier_status));
+	else
+		report(0, what, "answers: %d for the read, %d for the barrier, %d with other ids",
+		       reads, barriers, others);
+	xs_write(fe, "state", "6");
+}
+
 int main(int argc, char **argv)
 {
+	const char *tag = "";
+	char what[64];
+	int teardown = 0;
+
 	console = fopen("/dev/console", "w");
 	if (!console)
 		console = stderr;
@@ -787,20 +859,29 @@ int main(int argc, char **argv)
 		abi32 = 1;
 		argv++;
 		argc--;
+	} else if (argc == 3 && !strcmp(argv[1], "--barrier-teardown")) {
+		teardown = 1;
+		argv++;
+		argc--;
 	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s [--x86_32] DEVID\n", argv[0]);
+		fprintf(stderr, "usage: %s [--x86_32 | --barrier-teardown] DEVID\n", argv[0]);
 		return 2;
 	}
+	if (abi32)
+		tag = "x86_32: ";
+	else if (teardown)
+		tag = "barrier teardown: ";
+	snprintf(what, sizeof(what), "%sconnect to the backend", tag);
 	if (setup(argv[1])) {
-		report(0, abi32 ? "x86_32: connect to the backend" : "connect to the backend",
-		       "%s (backend %s)", strerror(errno), be);
+		report(0, what, "%s (backend %s)", strerror(errno), be);
 		return 2;
 	}
-	report(1, abi32 ? "x86_32: connect to the backend" : "connect to the backend",
-	       "%s, %" PRIu64 " sectors, ring of %u", be, sectors, RING_SIZE(&ring));
+	report(1, what, "%s, %" PRIu64 " sectors, ring of %u", be, sectors, RING_SIZE(&ring));
 	if (abi32)
 		x86_32_checks();
+	else if (teardown)
+		barrier_teardown();
 	else
 		native_attacks();
 	xs_write(fe, "hostile-done", "1");

@@ -17,9 +17,13 @@
 # read-only RAM disk with the pattern, with protocol x86_32-abi (the 32-bit
 # PV guest ring layout) and persistent grants: 1-, 4-, 11-segment and
 # indirect reads must return the pattern, bad requests (an ungranted
-# segment page among them) an error carrying their id. dom0 must survive
-# (the bed fails the test on any kernel WARNING/BUG), the RAM disks must be
-# unchanged, and the backend must go away cleanly with the guest.
+# segment page among them) an error carrying their id. Last, on xvdd, a
+# writable RAM disk behind dm-delay whose I/O dom0 slows to 4 s after the
+# flood: a read, a WRITE_BARRIER that must wait for it, and a close while
+# the backend holds it; both must be answered, once, before the backend
+# says Closing. dom0 must survive (the bed fails the test on any kernel
+# WARNING/BUG), the RAM disks must be unchanged, and the backend must go
+# away cleanly with the guest.
 set -uo pipefail
 # shellcheck source=SCRIPTDIR/../lib/dom0-lib.sh
 . "$REPO/tests/vm/lib/dom0-lib.sh"
@@ -27,19 +31,32 @@ set -uo pipefail
 . "$REPO/tests/vm/lib/blkback-lib.sh"
 
 g=bb-hostile
+slow=bb-hostile-slow
 cleanup() {
 	guest_destroy "$g"
+	dmsetup remove --noudevsync "$slow" 2>/dev/null
 	rmmod brd 2>/dev/null
 	true
 }
 trap 'rc=$?; cleanup; (exit $rc); _vm_exit' EXIT
 
-bb_brd 2 16 || { fail "brd RAM disks /dev/ram0 and /dev/ram1"; exit 1; }
+# slow_table MS: a dm-delay table over /dev/ram2 delaying I/O by MS.
+slow_table() { echo "0 $((16 * 2048)) delay /dev/ram2 0 $1"; }
+
+bb_brd 3 16 || { fail "brd RAM disks /dev/ram0 to /dev/ram2"; exit 1; }
 bb_pwrite /dev/ram0 0 16 dom0
 bb_pwrite /dev/ram1 0 16 dom0
 md5=$(bb_md5 /dev/ram0 0 16)
 md5_32=$(bb_md5 /dev/ram1 0 16)
-if guest_create "$g" --test blkback-hostile "disk=['phy:/dev/ram0,xvdb,r','phy:/dev/ram1,xvdc,r']"; then
+# No udev here: the dm device's node is the kernel's own /dev/dm-N.
+if modprobe dm-delay && dmsetup create --noudevsync "$slow" --table "$(slow_table 0)"; then
+	slowdev=/dev/$(dmsetup info -c --noheadings -o blkdevname "$slow")
+else
+	fail "dm-delay device over /dev/ram2"
+	exit 1
+fi
+if guest_create "$g" --test blkback-hostile \
+	"disk=['phy:/dev/ram0,xvdb,r','phy:/dev/ram1,xvdc,r','phy:$slowdev,xvdd,w']"; then
 	pass "xl create $g"
 else
 	fail "xl create $g" "see tests/$TEST_NAME/$g.xl-create.log"
@@ -61,6 +78,14 @@ if [[ $(bb_key "$fe/hostile-flood") == 1 ]]; then
 		pass "the backend took at most a ring's worth of the flood in one pass (statistics/max_pass $mp, ring $size)"
 	else
 		fail "the backend took at most a ring's worth of the flood in one pass" "statistics/max_pass '$mp', ring $size"
+	fi
+	# xvdd is slow from now on, for the barrier held at the close.
+	if dmsetup suspend --noudevsync "$slow" &&
+		dmsetup reload --noudevsync "$slow" --table "$(slow_table 4000)" &&
+		dmsetup resume --noudevsync "$slow"; then
+		note "xvdd ($slowdev) delays its I/O by 4 s from now on"
+	else
+		fail "xvdd's I/O delayed by 4 s" "dmsetup failed"
 	fi
 	xenstore-write "$fe/hostile-flood-checked" 1
 else
