@@ -35,7 +35,10 @@ extern unsigned int xdb_max_buffer_pages;
 extern bool xdb_feature_persistent;
 extern bool xdb_log_stats;
 
-/* Counters of one ring; written by its thread only, summed by sysfs. */
+/*
+ * Counters of one ring; written by its thread only, summed by sysfs
+ * (max_pass: the largest is shown).
+ */
 struct xdb_stats {
 	u64 rd_req;
 	u64 wr_req;
@@ -44,6 +47,7 @@ struct xdb_stats {
 	u64 oo_req;
 	u64 rd_sect;
 	u64 wr_sect;
+	u64 max_pass;		/* most requests taken in one pass */
 };
 
 /* A grant kept mapped across requests (feature-persistent). */
@@ -94,6 +98,7 @@ struct xdb_ring {
 	wait_queue_head_t wq;
 	bool notified;			/* an event came since the last look */
 	bool requests_since_eoi;	/* requests taken since the last EOI */
+	bool more_pending;		/* the last pass left requests */
 	bool broken;			/* guest broke the protocol: no more */
 	unsigned int max_segs;
 
@@ -102,7 +107,10 @@ struct xdb_ring {
 	unsigned int nr_reqs;
 	struct list_head free_reqs;
 	unsigned int inflight;
-	/* done_reqs and the response ring, both written from completions */
+	/*
+	 * done_reqs and the response ring, both written from completions;
+	 * a completion also holds it while it signals the ring.
+	 */
 	spinlock_t done_lock;
 	struct list_head done_reqs;
 	bool wants_done;		/* the thread waits for a request back */
@@ -157,6 +165,8 @@ struct xdb_vbd {
 };
 
 /* ring.c */
+void xdb_ring_init(struct xdb_ring *ring, struct xdb_vbd *vbd,
+		   unsigned int index);
 int xdb_ring_connect(struct xdb_ring *ring, grant_ref_t *grefs,
 		     unsigned int nr_grefs, evtchn_port_t evtchn);
 void xdb_ring_disconnect(struct xdb_ring *ring);

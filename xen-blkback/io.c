@@ -161,6 +161,11 @@ static int map_segs(struct xdb_ring *ring, struct xdb_req *req, bool ro)
  * guest may reuse its grants and id at once, as nothing is unmapped.  The
  * thread still releases it from the done list, when it next runs, unless
  * it waits for it.
+ *
+ * Everything from the list_add on, the event and the wake-up included,
+ * happens under done_lock: a stopping thread takes that lock to collect
+ * this request before it can count it done and let the ring (its irq,
+ * its wait queue) be freed, so the ring outlives our last touch of it.
  */
 static void req_put(struct xdb_req *req)
 {
@@ -182,12 +187,12 @@ static void req_put(struct xdb_req *req)
 		smp_mb();	/* pairs with wait_for_work() */
 		wake = READ_ONCE(ring->wants_done);
 	}
-	spin_unlock_irqrestore(&ring->done_lock, flags);
 	if (notify)
 		notify_remote_via_irq(ring->irq);
 	/* Not from the thread itself (a plug flushed): it is awake. */
 	if (wake && current != ring->thread)
 		wake_up(&ring->wq);
+	spin_unlock_irqrestore(&ring->done_lock, flags);
 }
 
 static bool all_persistent(const struct xdb_req *req)

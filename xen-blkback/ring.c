@@ -128,18 +128,25 @@ static void dispatch(struct xdb_ring *ring, const struct blkif_request *breq)
 
 /*
  * Take what the frontend queued, as far as free requests and response
- * slots allow.  Returns whether the ring had requests at all (an event
- * with none is spurious).
+ * slots allow, and at most a ring's worth in one pass: refused requests
+ * and discards are answered at once, so a frontend that refills its ring
+ * as fast as answers come would otherwise keep the thread here for good,
+ * away from cond_resched() and kthread_stop().  Requests left over set
+ * more_pending, for the next pass to start without waiting for an event.
+ * Returns whether the ring had requests at all (an event with none is
+ * spurious).
  */
 static bool process_requests(struct xdb_ring *ring)
 {
 	struct blkif_back_ring *br = &ring->br.native;
 	struct blkif_request breq;
+	unsigned int taken = 0;
 	bool any = false;
 	struct blk_plug plug;
 	RING_IDX rp;
 	int more;
 
+	ring->more_pending = false;
 	if (ring->broken)
 		return false;
 	if (ring->held_valid) {
@@ -164,6 +171,14 @@ static bool process_requests(struct xdb_ring *ring)
 		}
 		while (br->req_cons != rp) {
 			any = true;
+			/*
+			 * Discards run synchronously here, each as large as
+			 * the disk: a stop waits for the one at hand only.
+			 */
+			if (taken == ring->nr_reqs || kthread_should_stop()) {
+				ring->more_pending = true;
+				goto out;
+			}
 			if (RING_REQUEST_CONS_OVERFLOW(br, br->req_cons))
 				goto out;
 			if (list_empty(&ring->free_reqs)) {
@@ -173,6 +188,7 @@ static bool process_requests(struct xdb_ring *ring)
 			xdb_abi_copy_request(&ring->br, ring->abi,
 					     br->req_cons, &breq);
 			br->req_cons++;
+			taken++;
 			dispatch(ring, &breq);
 			if (ring->held_valid || ring->draining)
 				goto out;
@@ -181,6 +197,8 @@ static bool process_requests(struct xdb_ring *ring)
 	} while (more);
 out:
 	blk_finish_plug(&plug);
+	if (taken > ring->stats.max_pass)
+		WRITE_ONCE(ring->stats.max_pass, taken);
 	return any;
 }
 
@@ -188,10 +206,10 @@ static void log_stats(struct xdb_ring *ring)
 {
 	struct xdb_stats *st = &ring->stats;
 
-	pr_info("vbd %u/%u ring %u: rd %llu wr %llu f %llu ds %llu oo %llu rd_sect %llu wr_sect %llu pgrants %u\n",
+	pr_info("vbd %u/%u ring %u: rd %llu wr %llu f %llu ds %llu oo %llu rd_sect %llu wr_sect %llu max_pass %llu pgrants %u\n",
 		ring->vbd->domid, ring->vbd->handle, ring->index, st->rd_req,
 		st->wr_req, st->f_req, st->ds_req, st->oo_req, st->rd_sect,
-		st->wr_sect, ring->nr_pgrants);
+		st->wr_sect, st->max_pass, ring->nr_pgrants);
 }
 
 /* Once a second: idle persistent grants, spare pages, statistics. */
@@ -217,12 +235,16 @@ static bool thread_has_work(struct xdb_ring *ring)
 
 /*
  * Sleep until an event, a completion the thread must see, or a second
- * has passed (housekeeping).  Requests answered from their completion
- * wake it only when it waits for one to come back: out of free requests,
- * or a barrier waiting for the I/O before it.
+ * has passed (housekeeping); not at all while a bounded pass left
+ * requests on the ring (the frontend need not notify for those).
+ * Requests answered from their completion wake it only when it waits for
+ * one to come back: out of free requests, or a barrier waiting for the
+ * I/O before it.
  */
 static void wait_for_work(struct xdb_ring *ring)
 {
+	if (ring->more_pending)
+		return;
 	WRITE_ONCE(ring->wants_done, list_empty(&ring->free_reqs) ||
 		   ring->held_valid || ring->draining);
 	smp_mb();	/* req_put() sees wants_done, or we see its request */
@@ -260,14 +282,26 @@ static int ring_thread(void *data)
 		cond_resched();
 	}
 
-	/* Stopping: answer what is in flight before the grants go. */
+	/*
+	 * Stopping: answer what is in flight before the grants go.  Each
+	 * request is collected under done_lock, which its completion holds
+	 * until it no longer touches the ring (req_put()).
+	 */
 	WRITE_ONCE(ring->wants_done, true);
 	smp_mb();	/* as in wait_for_work() */
 	while (ring->inflight) {
 		wait_event(ring->wq, has_done(ring));
 		complete_done(ring);
 	}
-	ring->held_valid = false;
+	/*
+	 * A barrier still held was taken from the ring too, and every request
+	 * taken gets one answer: it fails, as it was never written.
+	 */
+	if (ring->held_valid) {
+		xdb_ring_respond(ring, ring->held.u.rw.id, ring->held.operation,
+				 BLKIF_RSP_ERROR);
+		ring->held_valid = false;
+	}
 	xdb_ring_push(ring);
 	return 0;
 }
@@ -349,8 +383,27 @@ static int alloc_scratch(struct xdb_ring *ring)
 }
 
 /*
+ * Set up what xdb_ring_disconnect touches, for every ring of a vbd before
+ * any of them connects: a connect that fails part way, or never starts
+ * because an earlier ring failed, leaves a ring that is safe to tear down.
+ */
+void xdb_ring_init(struct xdb_ring *ring, struct xdb_vbd *vbd,
+		   unsigned int index)
+{
+	ring->vbd = vbd;
+	ring->index = index;
+	init_waitqueue_head(&ring->wq);
+	spin_lock_init(&ring->done_lock);
+	INIT_LIST_HEAD(&ring->free_reqs);
+	INIT_LIST_HEAD(&ring->done_reqs);
+	ring->pgrants = RB_ROOT;
+	gnttab_page_cache_init(&ring->page_cache);
+}
+
+/*
  * Map the ring the frontend granted, bind its event channel and start its
- * thread.  On failure the caller calls xdb_ring_disconnect.
+ * thread.  The ring was set up by xdb_ring_init; on failure the caller
+ * calls xdb_ring_disconnect.
  */
 int xdb_ring_connect(struct xdb_ring *ring, grant_ref_t *grefs,
 		     unsigned int nr_grefs, evtchn_port_t evtchn)
@@ -358,12 +411,6 @@ int xdb_ring_connect(struct xdb_ring *ring, grant_ref_t *grefs,
 	struct xdb_vbd *vbd = ring->vbd;
 	int err;
 
-	init_waitqueue_head(&ring->wq);
-	spin_lock_init(&ring->done_lock);
-	INIT_LIST_HEAD(&ring->free_reqs);
-	INIT_LIST_HEAD(&ring->done_reqs);
-	ring->pgrants = RB_ROOT;
-	gnttab_page_cache_init(&ring->page_cache);
 	ring->max_segs = max_t(unsigned int, BLKIF_MAX_SEGMENTS_PER_REQUEST,
 			       vbd->limits.max_indirect_segs);
 
@@ -399,7 +446,7 @@ int xdb_ring_connect(struct xdb_ring *ring, grant_ref_t *grefs,
 	return 0;
 }
 
-/* Undo xdb_ring_connect, whatever part of it was done. */
+/* Undo xdb_ring_connect, whatever part of it was done, if any. */
 void xdb_ring_disconnect(struct xdb_ring *ring)
 {
 	if (ring->thread) {

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Per-device sysfs attributes, under /sys/bus/xen-backend/devices/vbd-D-N/:
- * physical_device and mode, and statistics/ with the in-tree names.  The
- * driver core adds them after probe and removes them before remove.
+ * physical_device and mode, and statistics/ with the in-tree names (and
+ * max_pass, ours only).  The driver core adds them after probe and
+ * removes them before remove.
  */
 #include <linux/device.h>
 #include <linux/sysfs.h>
@@ -37,27 +38,35 @@ static const struct attribute_group vbd_group = {
 	.attrs = vbd_attrs,
 };
 
-/* A statistics file: a counter summed over live and torn-down rings. */
+/*
+ * A statistics file: a counter summed over live and torn-down rings, or
+ * the largest value of any of them (max).
+ */
 struct xdb_stat_attr {
 	struct device_attribute attr;
 	size_t offset;			/* in struct xdb_stats */
+	bool max;
 };
 
 static ssize_t stat_show(struct device *d, struct device_attribute *attr,
 			 char *buf)
 {
-	size_t offset = container_of(attr, struct xdb_stat_attr, attr)->offset;
+	const struct xdb_stat_attr *sa = container_of(attr,
+						      struct xdb_stat_attr,
+						      attr);
 	struct xdb_vbd *vbd = dev_get_drvdata(d);
 	unsigned int i;
-	u64 sum;
+	u64 val, v;
 
 	mutex_lock(&vbd->lock);
-	sum = *(u64 *)((char *)&vbd->retired + offset);
-	for (i = 0; i < vbd->nr_rings; i++)
-		sum += READ_ONCE(*(u64 *)((char *)&vbd->rings[i].stats +
-					  offset));
+	val = *(u64 *)((char *)&vbd->retired + sa->offset);
+	for (i = 0; i < vbd->nr_rings; i++) {
+		v = READ_ONCE(*(u64 *)((char *)&vbd->rings[i].stats +
+				       sa->offset));
+		val = sa->max ? max(val, v) : val + v;
+	}
 	mutex_unlock(&vbd->lock);
-	return sysfs_emit(buf, "%llu\n", sum);
+	return sysfs_emit(buf, "%llu\n", val);
 }
 
 static struct xdb_stat_attr stat_attrs[] = {
@@ -75,6 +84,8 @@ static struct xdb_stat_attr stat_attrs[] = {
 	  offsetof(struct xdb_stats, rd_sect) },
 	{ __ATTR(wr_sect, 0444, stat_show, NULL),
 	  offsetof(struct xdb_stats, wr_sect) },
+	{ __ATTR(max_pass, 0444, stat_show, NULL),
+	  offsetof(struct xdb_stats, max_pass), true },
 };
 
 static struct attribute *stats_attrs[] = {
@@ -85,6 +96,7 @@ static struct attribute *stats_attrs[] = {
 	&stat_attrs[4].attr.attr,
 	&stat_attrs[5].attr.attr,
 	&stat_attrs[6].attr.attr,
+	&stat_attrs[7].attr.attr,
 	NULL
 };
 

@@ -69,6 +69,7 @@ static void disconnect(struct xdb_vbd *vbd)
 		sum->oo_req += st->oo_req;
 		sum->rd_sect += st->rd_sect;
 		sum->wr_sect += st->wr_sect;
+		sum->max_pass = max(sum->max_pass, st->max_pass);
 	}
 	kfree(vbd->rings);
 	vbd->rings = NULL;
@@ -169,14 +170,16 @@ static int connect_rings(struct xdb_vbd *vbd)
 	if (!vbd->rings)
 		return -ENOMEM;
 	vbd->nr_rings = nq;
+	/* All of them first: a failure below tears down every ring. */
+	for (i = 0; i < nq; i++) {
+		xdb_ring_init(&vbd->rings[i], vbd, i);
+		vbd->rings[i].abi = abi;
+		vbd->rings[i].persistent = persistent;
+	}
 	for (i = 0; i < nq; i++) {
 		struct xdb_ring *ring = &vbd->rings[i];
 		char *dir;
 
-		ring->vbd = vbd;
-		ring->index = i;
-		ring->abi = abi;
-		ring->persistent = persistent;
 		if (nq == 1) {
 			err = connect_ring(vbd, ring, dev->otherend, order);
 		} else {

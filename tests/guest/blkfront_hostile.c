@@ -9,9 +9,14 @@
  * event-channel and protocol), and sends the attacks of
  * /work/shared/protocol-hazards.md one request at a time, checking each
  * response: a valid read must succeed, every bad request must get
- * BLKIF_RSP_ERROR or BLKIF_RSP_EOPNOTSUPP.  Last, it moves req_prod far
- * ahead of anything it produced: the backend must stop serving the ring
- * (no response to a valid request after that).
+ * BLKIF_RSP_ERROR or BLKIF_RSP_EOPNOTSUPP.  Then it floods the ring with
+ * requests the backend refuses at once, refilling each slot as soon as
+ * its answer comes, for a few seconds: every one must be answered, a
+ * valid read must work afterwards, and dom0 checks (while we wait for it
+ * in xenstore) that the backend took no more than a ring's worth of
+ * requests in one pass.  Last, it moves req_prod far ahead of anything it
+ * produced: the backend must stop serving the ring (no response to a
+ * valid request after that).
  *
  * The disk must be read-only (writes, flushes and discards are attacks too)
  * and its first sector hold dom0's test pattern (it starts with the sector
@@ -27,8 +32,13 @@
  * grants, so the backend keeps the data and indirect pages mapped.  Each
  * run needs its own vbd: the native run leaves its ring stopped.
  *
- * Usage: blkfront_hostile [--x86_32] DEVID.  Exits 0 if every check passed,
- * 1 if one failed, 2 if it could not set up.
+ * With --barrier-teardown, on a writable disk whose reads dom0 made slow,
+ * it sends a read and right behind it a WRITE_BARRIER, which the backend
+ * must hold until the read is done, and closes while it is held: the
+ * backend must answer both, exactly once, before it says Closing.
+ *
+ * Usage: blkfront_hostile [--x86_32 | --barrier-teardown] DEVID.  Exits 0
+ * if every check passed, 1 if one failed, 2 if it could not set up.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -179,18 +189,27 @@ static int xs_write(const char *dir, const char *key, const char *fmt, ...)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-/* wait_state DIR STATE: until DIR/state reads STATE (10 s). */
-static int wait_state(const char *dir, int state)
+/* wait_key PATH VALUE SECS: until PATH reads VALUE. */
+static int wait_key(const char *path, const char *value, int secs)
 {
-	char path[300], val[32];
+	char val[32];
 
-	snprintf(path, sizeof(path), "%s/state", dir);
-	for (int i = 0; i < 100; i++) {
-		if (!xs_read(path, val, sizeof(val)) && atoi(val) == state)
+	for (int i = 0; i < secs * 10; i++) {
+		if (!xs_read(path, val, sizeof(val)) && !strcmp(val, value))
 			return 0;
 		usleep(100000);
 	}
 	return -1;
+}
+
+/* wait_state DIR STATE: until DIR/state reads STATE (10 s). */
+static int wait_state(const char *dir, int state)
+{
+	char path[300], val[16];
+
+	snprintf(path, sizeof(path), "%s/state", dir);
+	snprintf(val, sizeof(val), "%d", state);
+	return wait_key(path, val, 10);
 }
 
 /* A grant reference past any grant table this guest can have. */
@@ -422,6 +441,97 @@ static void valid_read(const char *what)
 		report(1, what, "OKAY, sector 0 holds dom0's pattern");
 }
 
+#define FLOOD_MS	3000
+#define FLOOD_MAX	1000000		/* requests, whatever the time */
+
+/*
+ * Keep the ring full of requests the backend refuses at once (unknown
+ * operation), each slot refilled as soon as its answer is seen, without
+ * waiting on events, for FLOOD_MS or FLOOD_MAX requests; then wait for
+ * the last answers.  A backend that takes requests for as long as there
+ * are any never leaves its loop meanwhile.  Every request must be
+ * answered once, in order, with an error.
+ */
+static void flood(void)
+{
+	const char *what = "a ring kept full of refused requests for 3 s";
+	struct pollfd pfd = { .fd = evtchn_fd, .events = POLLIN };
+	uint64_t first = next_id, answered = 0, bad = 0, bad_id = 0, bad_want = 0;
+	int bad_status = 0, producing = 1, notify_needed;
+	struct timespec t0, t;
+	long ms = 0, end_ms = 0;
+	uint32_t p;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+		if (producing && (ms >= FLOOD_MS || next_id - first >= FLOOD_MAX)) {
+			producing = 0;
+			end_ms = ms;
+		}
+		if (producing) {
+			while (ring.req_prod_pvt - ring.rsp_cons < RING_SIZE(&ring)) {
+				next_request(0x77);
+				next_id++;
+				ring.req_prod_pvt++;
+			}
+			RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&ring, notify_needed);
+			if (notify_needed)
+				notify();
+		}
+		while (RING_HAS_UNCONSUMED_RESPONSES(&ring)) {
+			uint64_t rid;
+			int status;
+
+			get_response(ring.rsp_cons++, &rid, &status);
+			if ((rid != first + answered ||
+			     (status != BLKIF_RSP_ERROR && status != BLKIF_RSP_EOPNOTSUPP)) &&
+			    !bad++) {
+				bad_id = rid;
+				bad_want = first + answered;
+				bad_status = status;
+			}
+			answered++;
+		}
+		if (producing)
+			continue;
+		/* Draining: the rest must come within RESPONSE_MS. */
+		if (ring.rsp_cons == ring.req_prod_pvt || ms - end_ms >= RESPONSE_MS)
+			break;
+		ring.sring->rsp_event = ring.rsp_cons + 1;
+		mb();	/* rsp_event set before we look at rsp_prod again */
+		if (RING_HAS_UNCONSUMED_RESPONSES(&ring))
+			continue;
+		if (poll(&pfd, 1, 100) > 0 && read(evtchn_fd, &p, sizeof(p)) == sizeof(p))
+			write(evtchn_fd, &p, sizeof(p));	/* unmask */
+	}
+	if (answered != next_id - first)
+		report(0, what, "%" PRIu64 " of %" PRIu64 " requests answered",
+		       answered, next_id - first);
+	else if (bad)
+		report(0, what, "%" PRIu64 " answers out of order or not errors, the first: id %"
+		       PRIu64 " (want %" PRIu64 "), %s", bad, bad_id, bad_want,
+		       status_name(bad_status));
+	else
+		report(1, what, "%" PRIu64 " requests in %ld ms, each answered once, in order, with an error",
+		       answered, end_ms);
+}
+
+/*
+ * dom0 reads the backend's statistics/max_pass while the vbd is ours:
+ * hostile-flood in our frontend dir says the flood is over, dom0 answers
+ * with hostile-flood-checked.
+ */
+static void flood_check_by_dom0(void)
+{
+	char path[300];
+
+	snprintf(path, sizeof(path), "%s/hostile-flood-checked", fe);
+	if (xs_write(fe, "hostile-flood", "1") || wait_key(path, "1", 60))
+		report(0, "dom0 checked the backend after the flood", "no answer within 60 s");
+}
+
 /* The attacks, in the native layout; ends with the ring stopped. */
 static void native_attacks(void)
 {
@@ -517,6 +627,10 @@ static void native_attacks(void)
 
 	/* After all that the ring still works. */
 	valid_read("a valid read after the bad requests");
+
+	flood();
+	valid_read("a valid read after the flood");
+	flood_check_by_dom0();
 
 	/* A producer index far beyond anything produced: stop serving. */
 	next_request(BLKIF_OP_READ);
@@ -669,8 +783,75 @@ static void x86_32_checks(void)
 	expect_read("x86_32: a valid read after the bad requests", send(), data, 0, 8);
 }
 
+/* ---- a barrier held when the frontend closes ---- */
+
+/*
+ * dom0 made this disk's reads take seconds.  A read, then a barrier: the
+ * barrier must wait for the read, so the backend holds it.  We close
+ * (Closing) while it does; the backend stops the ring, and both requests,
+ * taken from the ring, must have exactly one answer each once it says
+ * Closing.
+ */
+static void barrier_teardown(void)
+{
+	const char *what = "a barrier held behind a slow read when the frontend closes";
+	uint64_t read_id, barrier_id;
+	int reads = 0, barriers = 0, others = 0, read_status = 0, barrier_status = 0;
+	blkif_request_t *req;
+
+	read_id = next_id;
+	next_request(BLKIF_OP_READ);
+	next_id++;
+	ring.req_prod_pvt++;
+	barrier_id = next_id;
+	req = next_request(BLKIF_OP_WRITE_BARRIER);
+	req->nr_segments = 0;	/* an empty barrier: writes nothing */
+	req->sector_number = 0;
+	next_id++;
+	ring.req_prod_pvt++;
+	RING_PUSH_REQUESTS(&ring);
+	notify();
+	/* Long enough for the backend to take both, well short of the read. */
+	sleep(1);
+	if (RING_HAS_UNCONSUMED_RESPONSES(&ring)) {
+		report(0, what, "an answer came within 1 s: the read was not slow, no barrier was held");
+		return;
+	}
+	if (xs_write(fe, "state", "5") || wait_state(be, 5)) {
+		report(0, what, "the backend did not go Closing within 10 s of ours");
+		return;
+	}
+	rmb();	/* the backend's answers came before its Closing */
+	while (RING_HAS_UNCONSUMED_RESPONSES(&ring)) {
+		uint64_t rid;
+		int status;
+
+		get_response(ring.rsp_cons++, &rid, &status);
+		if (rid == read_id) {
+			reads++;
+			read_status = status;
+		} else if (rid == barrier_id) {
+			barriers++;
+			barrier_status = status;
+		} else {
+			others++;
+		}
+	}
+	if (reads == 1 && barriers == 1 && !others)
+		report(1, what, "the read answered %s, the barrier %s", status_name(read_status),
+		       status_name(barrier_status));
+	else
+		report(0, what, "answers: %d for the read, %d for the barrier, %d with other ids",
+		       reads, barriers, others);
+	xs_write(fe, "state", "6");
+}
+
 int main(int argc, char **argv)
 {
+	const char *tag = "";
+	char what[64];
+	int teardown = 0;
+
 	console = fopen("/dev/console", "w");
 	if (!console)
 		console = stderr;
@@ -678,20 +859,29 @@ int main(int argc, char **argv)
 		abi32 = 1;
 		argv++;
 		argc--;
+	} else if (argc == 3 && !strcmp(argv[1], "--barrier-teardown")) {
+		teardown = 1;
+		argv++;
+		argc--;
 	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s [--x86_32] DEVID\n", argv[0]);
+		fprintf(stderr, "usage: %s [--x86_32 | --barrier-teardown] DEVID\n", argv[0]);
 		return 2;
 	}
+	if (abi32)
+		tag = "x86_32: ";
+	else if (teardown)
+		tag = "barrier teardown: ";
+	snprintf(what, sizeof(what), "%sconnect to the backend", tag);
 	if (setup(argv[1])) {
-		report(0, abi32 ? "x86_32: connect to the backend" : "connect to the backend",
-		       "%s (backend %s)", strerror(errno), be);
+		report(0, what, "%s (backend %s)", strerror(errno), be);
 		return 2;
 	}
-	report(1, abi32 ? "x86_32: connect to the backend" : "connect to the backend",
-	       "%s, %" PRIu64 " sectors, ring of %u", be, sectors, RING_SIZE(&ring));
+	report(1, what, "%s, %" PRIu64 " sectors, ring of %u", be, sectors, RING_SIZE(&ring));
 	if (abi32)
 		x86_32_checks();
+	else if (teardown)
+		barrier_teardown();
 	else
 		native_attacks();
 	xs_write(fe, "hostile-done", "1");

@@ -1,21 +1,29 @@
 #!/bin/bash
-# vm-timeout: 240
+# vm-timeout: 300
 # xen-blkback against a frontend that breaks the protocol: the guest
 # unbinds its blkfront from xvdb, a read-only RAM disk holding dom0's
 # pattern, and drives it with tests/guest/blkfront_hostile: unknown
 # operation, 0 and 12 segments, indirect requests with 4096 or 0 segments,
-# wrapping a flush or with an ungranted segment page, last_sect 8 or below first_sect, reads past the end,
-# straddling it or overflowing 64 bits, writes (direct and indirect),
-# flush, barrier, discard and secure discard of the read-only disk, each of
-# which must get an error response while valid reads before and after
-# work, and finally req_prod 1000 requests ahead, after which the backend
-# must stop serving that ring. Then the same program drives xvdc, a second
+# wrapping a flush or with an ungranted segment page, last_sect 8 or below
+# first_sect, reads past the end, straddling it or overflowing 64 bits,
+# writes (direct and indirect), flush, barrier, discard and secure discard
+# of the read-only disk, each of which must get an error response while
+# valid reads before and after work; then it keeps the ring full of
+# requests refused at once for 3 s, refilling each slot as its answer
+# comes, and dom0 checks that the backend took at most a ring's worth in
+# one pass (statistics/max_pass), while a valid read still works after;
+# and finally req_prod 1000 requests ahead, after which the backend must
+# stop serving that ring. Then the same program drives xvdc, a second
 # read-only RAM disk with the pattern, with protocol x86_32-abi (the 32-bit
 # PV guest ring layout) and persistent grants: 1-, 4-, 11-segment and
 # indirect reads must return the pattern, bad requests (an ungranted
-# segment page among them) an error carrying their id. dom0 must survive (the bed fails the test
-# on any kernel WARNING/BUG), the RAM disks must be unchanged, and the
-# backend must go away cleanly with the guest.
+# segment page among them) an error carrying their id. Last, on xvdd, a
+# writable RAM disk behind dm-delay whose I/O dom0 slows to 4 s after the
+# flood: a read, a WRITE_BARRIER that must wait for it, and a close while
+# the backend holds it; both must be answered, once, before the backend
+# says Closing. dom0 must survive (the bed fails the test on any kernel
+# WARNING/BUG), the RAM disks must be unchanged, and the backend must go
+# away cleanly with the guest.
 set -uo pipefail
 # shellcheck source=SCRIPTDIR/../lib/dom0-lib.sh
 . "$REPO/tests/vm/lib/dom0-lib.sh"
@@ -23,25 +31,66 @@ set -uo pipefail
 . "$REPO/tests/vm/lib/blkback-lib.sh"
 
 g=bb-hostile
+slow=bb-hostile-slow
 cleanup() {
 	guest_destroy "$g"
+	dmsetup remove --noudevsync "$slow" 2>/dev/null
 	rmmod brd 2>/dev/null
 	true
 }
 trap 'rc=$?; cleanup; (exit $rc); _vm_exit' EXIT
 
-bb_brd 2 16 || { fail "brd RAM disks /dev/ram0 and /dev/ram1"; exit 1; }
+# slow_table MS: a dm-delay table over /dev/ram2 delaying I/O by MS.
+slow_table() { echo "0 $((16 * 2048)) delay /dev/ram2 0 $1"; }
+
+bb_brd 3 16 || { fail "brd RAM disks /dev/ram0 to /dev/ram2"; exit 1; }
 bb_pwrite /dev/ram0 0 16 dom0
 bb_pwrite /dev/ram1 0 16 dom0
 md5=$(bb_md5 /dev/ram0 0 16)
 md5_32=$(bb_md5 /dev/ram1 0 16)
-if guest_create "$g" --test blkback-hostile "disk=['phy:/dev/ram0,xvdb,r','phy:/dev/ram1,xvdc,r']"; then
+# No udev here: the dm device's node is the kernel's own /dev/dm-N.
+if modprobe dm-delay && dmsetup create --noudevsync "$slow" --table "$(slow_table 0)"; then
+	slowdev=/dev/$(dmsetup info -c --noheadings -o blkdevname "$slow")
+else
+	fail "dm-delay device over /dev/ram2"
+	exit 1
+fi
+if guest_create "$g" --test blkback-hostile \
+	"disk=['phy:/dev/ram0,xvdb,r','phy:/dev/ram1,xvdc,r','phy:$slowdev,xvdd,w']"; then
 	pass "xl create $g"
 else
 	fail "xl create $g" "see tests/$TEST_NAME/$g.xl-create.log"
 	exit 1
 fi
 domid=$(guest_domid "$g")
+
+# The flood: the guest waits (hostile-flood in xvdb's frontend dir) until
+# dom0 has read max_pass, which a one-page native ring bounds by 32
+# requests (32 << ring-page-order for a larger one).
+fe=$(bb_fe "$domid" xvdb)
+_flooded() { [[ $(bb_key "$fe/hostile-flood") == 1 ]] || ! guest_domid "$g" >/dev/null; }
+xs_wait 150 "$fe/hostile-flood" _flooded
+if [[ $(bb_key "$fe/hostile-flood") == 1 ]]; then
+	order=$(bb_key "$fe/ring-page-order")
+	size=$((32 << ${order:-0}))
+	mp=$(bb_stat "$domid" xvdb max_pass)
+	if [[ $mp =~ ^[0-9]+$ ]] && ((mp > 0 && mp <= size)); then
+		pass "the backend took at most a ring's worth of the flood in one pass (statistics/max_pass $mp, ring $size)"
+	else
+		fail "the backend took at most a ring's worth of the flood in one pass" "statistics/max_pass '$mp', ring $size"
+	fi
+	# xvdd is slow from now on, for the barrier held at the close.
+	if dmsetup suspend --noudevsync "$slow" &&
+		dmsetup reload --noudevsync "$slow" --table "$(slow_table 4000)" &&
+		dmsetup resume --noudevsync "$slow"; then
+		note "xvdd ($slowdev) delays its I/O by 4 s from now on"
+	else
+		fail "xvdd's I/O delayed by 4 s" "dmsetup failed"
+	fi
+	xenstore-write "$fe/hostile-flood-checked" 1
+else
+	fail "the guest floods xvdb's ring" "no hostile-flood in $fe within 150 s"
+fi
 guest_wait_console "$g" '^GUEST-DONE' 150 >/dev/null || fail "guest finishes its attacks" "no GUEST-DONE within 150 s"
 xenstore-ls -f "$(bb_be "$domid" xvdb)" >"$TEST_LOGDIR/backend.xenstore" 2>&1
 xenstore-ls -f "$(bb_be "$domid" xvdc)" >"$TEST_LOGDIR/backend-x86_32.xenstore" 2>&1

@@ -3,7 +3,9 @@
 # guest's blkfront (unbind), then be its frontend ourselves with
 # blkfront_hostile (tests/guest/blkfront_hostile.c), which sends the bad
 # requests and prints its own GUEST-PASS/GUEST-FAIL lines; then the same
-# with xvdc in the x86_32-abi ring layout (blkfront_hostile --x86_32).
+# with xvdc in the x86_32-abi ring layout (blkfront_hostile --x86_32), and
+# with xvdd, which dom0 has made slow by then, a barrier held at the close
+# (blkfront_hostile --barrier-teardown).
 # guest-programs: build/tests/blkfront_hostile
 # shellcheck source=SCRIPTDIR/../guest-lib.sh
 . /lib/guest-lib.sh
@@ -25,4 +27,7 @@ hostile xvdb 51728
 # The 32-bit PV guest layout, on a disk of its own: the native run leaves
 # xvdb's ring stopped.
 hostile xvdc 51744 --x86_32
+# A writable disk whose reads dom0 delays (after the flood of the native
+# run, so that our blkfront probed it at full speed).
+hostile xvdd 51760 --barrier-teardown
 exit "$guest_failed"
