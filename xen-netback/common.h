@@ -155,7 +155,7 @@ struct xnb_queue {
 	struct gnttab_copy *rx_copy;
 	struct xnb_rx_meta *rx_meta;
 	struct xnb_rx_item *rx_items;
-	RING_IDX rx_seen_prod;		/* req_prod at the last rx event */
+	RING_IDX rx_seen_prod;		/* furthest req_prod an event showed */
 	u16 rx_headroom;		/* XDP headroom of this round */
 	unsigned long rx_last_progress;	/* jiffies of the last delivery */
 	bool stalled;

