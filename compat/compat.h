@@ -19,6 +19,7 @@
 #include <linux/types.h>
 #include <xen/interface/xen.h>
 #include <xen/events.h>
+#include <xen/xenbus.h>
 
 /* Reference-count an event channel so that gntdev's unmap notify can hold it. */
 static inline int xdb_evtchn_make_refcounted(evtchn_port_t port, bool is_static)
@@ -115,6 +116,41 @@ static inline void xdb_bdev_close(struct xdb_bdev *b)
 #else
 #define xdb_xenbus_remove_t	int
 #define XDB_XENBUS_REMOVED	0
+#endif
+
+/* Timers: the names that replaced del_timer_sync() and from_timer(). */
+#ifdef HAVE_TIMER_DELETE_SYNC
+#define xdb_timer_delete_sync(t)	timer_delete_sync(t)
+#else
+#define xdb_timer_delete_sync(t)	del_timer_sync(t)
+#endif
+#ifdef HAVE_TIMER_CONTAINER_OF
+#define xdb_timer_container_of(var, t, field)	timer_container_of(var, t, field)
+#else
+#define xdb_timer_container_of(var, t, field)	from_timer(var, t, field)
+#endif
+
+/* The frontend's state, read for a backend device (7.1 wants the device). */
+static inline enum xenbus_state
+xdb_read_otherend_state(struct xenbus_device *dev)
+{
+#ifdef HAVE_XENBUS_READ_DRIVER_STATE_DEV
+	return xenbus_read_driver_state(dev, dev->otherend);
+#else
+	return xenbus_read_driver_state(dev->otherend);
+#endif
+}
+
+/*
+ * The vm_operations_struct member through which vm_normal_page() finds the
+ * page behind a special PTE.  Without find_special_page (6.18+) the build
+ * requires CONFIG_FIND_NORMAL_PAGE=y (compat/Kbuild.include), so that
+ * find_normal_page exists.
+ */
+#ifdef HAVE_VM_OPS_FIND_SPECIAL_PAGE
+#define xdb_vm_ops_find_page	find_special_page
+#else
+#define xdb_vm_ops_find_page	find_normal_page
 #endif
 
 #endif /* XDB_COMPAT_H */

@@ -248,7 +248,7 @@ static int write_disk(struct xdb_vbd *vbd, struct xenbus_transaction xbt)
 static void try_connect(struct xdb_vbd *vbd)
 {
 	struct xenbus_device *dev = vbd->dev;
-	enum xenbus_state fe = xenbus_read_driver_state(dev->otherend);
+	enum xenbus_state fe = xdb_read_otherend_state(dev);
 	struct xenbus_transaction xbt;
 	int err;
 

@@ -54,7 +54,7 @@ static const struct vm_operations_struct gntdev_vm_ops = {
 	.open = gntdev_vma_open,
 	.close = gntdev_vma_close,
 	.mprotect = gntdev_vma_mprotect,
-	.find_special_page = gntdev_find_special_page,
+	.xdb_vm_ops_find_page = gntdev_find_special_page,
 };
 
 /* The same for an exported dma-buf's mapping, which has no file offset. */
@@ -62,7 +62,7 @@ static const struct vm_operations_struct gntdev_dmabuf_vm_ops = {
 	.open = gntdev_vma_open,
 	.close = gntdev_vma_close,
 	.mprotect = gntdev_vma_mprotect,
-	.find_special_page = gntdev_find_special_page,
+	.xdb_vm_ops_find_page = gntdev_find_special_page,
 };
 
 /*

@@ -471,7 +471,7 @@ static void queue_release(struct xnb_queue *q)
 	/* NAPI, the credit timer and the events stop before the rings go. */
 	if (q->napi.poll)
 		napi_disable(&q->napi);
-	del_timer_sync(&q->credit_timeout);
+	xdb_timer_delete_sync(&q->credit_timeout);
 	queue_unbind(q);
 	if (q->napi.poll) {
 		netif_napi_del(&q->napi);

@@ -41,7 +41,7 @@ void xnb_tx_free(struct xnb_queue *q)
 
 static void credit_timer(struct timer_list *t)
 {
-	struct xnb_queue *q = from_timer(q, t, credit_timeout);
+	struct xnb_queue *q = xdb_timer_container_of(q, t, credit_timeout);
 
 	WRITE_ONCE(q->tx_credit_wait, false);
 	napi_schedule(&q->napi);
