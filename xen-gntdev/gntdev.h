@@ -123,11 +123,15 @@ long gntdev_ioctl_grant_copy(struct ioctl_gntdev_grant_copy __user *uarg);
 /* gntdev_dmabuf.c, where the kernel has dma-buf support */
 #if IS_ENABLED(CONFIG_DMA_SHARED_BUFFER)
 void gntdev_dmabuf_init(struct device *dev);
+void gntdev_dmabuf_exit(void);
+int gntdev_dmabuf_imports_held(void);
 void gntdev_dmabuf_release_file(struct gntdev_file *f);
 long gntdev_ioctl_dmabuf(struct gntdev_file *f, unsigned int cmd,
 			 void __user *uarg);
 #else
 static inline void gntdev_dmabuf_init(struct device *dev) { }
+static inline void gntdev_dmabuf_exit(void) { }
+static inline int gntdev_dmabuf_imports_held(void) { return 0; }
 static inline void gntdev_dmabuf_release_file(struct gntdev_file *f) { }
 static inline long gntdev_ioctl_dmabuf(struct gntdev_file *f, unsigned int cmd,
 				       void __user *uarg)

@@ -184,9 +184,10 @@ static struct miscdevice gntdev_miscdev = {
 /* /sys/kernel/debug/xen-gntdev/stats: what is held, for admins and tests. */
 static int gntdev_stats_show(struct seq_file *s, void *unused)
 {
-	seq_printf(s, "maps %d\ngrant_mappings %d\n",
+	seq_printf(s, "maps %d\ngrant_mappings %d\ndmabuf_imports_held %d\n",
 		   atomic_read(&gntdev_stat_maps),
-		   atomic_read(&gntdev_stat_mapped));
+		   atomic_read(&gntdev_stat_mapped),
+		   gntdev_dmabuf_imports_held());
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(gntdev_stats);
@@ -220,6 +221,7 @@ static void __exit gntdev_exit(void)
 	debugfs_remove_recursive(gntdev_debugfs);
 	/* Teardowns waiting for busy pages call back into this module. */
 	gntdev_wait_teardowns();
+	gntdev_dmabuf_exit();
 }
 
 module_init(gntdev_init);

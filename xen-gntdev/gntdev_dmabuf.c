@@ -12,15 +12,18 @@
  * from dma_alloc_wc()/dma_alloc_coherent()) cannot be honoured: EINVAL.
  *
  * Import: the dma-buf is attached to the gntdev device and mapped, and
- * each of its pages is granted to the domain; IMP_RELEASE (or close)
- * ends the grants, but a page the remote still maps stays out of reuse,
- * referenced, until it unmaps (gnttab_end_foreign_access()).
+ * each of its pages is granted to the domain, by the frame its DMA address
+ * names (an importer may not touch the exporter's struct pages: there may
+ * be none).  IMP_RELEASE (or close) ends the grants; while the remote
+ * still maps one, the import keeps the buffer mapped, so its memory cannot
+ * be reused, and a work item retries until the remote lets go.
  *
  * Exports and imports are named by the fd the ioctl returned or took: if
  * that fd is still open on a dma-buf, that buffer; otherwise the one the
  * file exported or imported under that number.
  */
 #include <linux/dma-buf.h>
+#include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
 #include <linux/file.h>
 #include <linux/jiffies.h>
@@ -28,7 +31,9 @@
 #include <linux/module.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
+#include <linux/swiotlb.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 #include <xen/page.h>
 
 #include "gntdev.h"
@@ -57,9 +62,18 @@ struct gntdev_dmabuf_imp {
 	struct dma_buf_attachment *attach;
 	struct sg_table *sgt;
 	unsigned int count;
-	struct page **pages;		/* one reference each, ours */
+	unsigned int granted;		/* refs[0..granted) are live grants */
 	grant_ref_t *refs;
 };
+
+/*
+ * Imports released while the remote still maps a grant, under
+ * gntdev_dmabuf_lock; each holds a reference to this module.
+ */
+static LIST_HEAD(gntdev_imp_held);
+static void gntdev_imp_retry(struct work_struct *work);
+static DECLARE_DELAYED_WORK(gntdev_imp_retry_work, gntdev_imp_retry);
+static atomic_t gntdev_imp_held_count = ATOMIC_INIT(0);
 
 void gntdev_dmabuf_init(struct device *dev)
 {
@@ -67,6 +81,21 @@ void gntdev_dmabuf_init(struct device *dev)
 	/* Exporters DMA-map their pages for it: any address will do. */
 	if (dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64)))
 		pr_warn("no DMA mask for the dma-buf imports\n");
+}
+
+/*
+ * Module exit: no import is held (each holds the module), but the retry
+ * work may still be returning from the last one's module_put().
+ */
+void gntdev_dmabuf_exit(void)
+{
+	cancel_delayed_work_sync(&gntdev_imp_retry_work);
+}
+
+/* For debugfs: imports released while the remote still maps a page. */
+int gntdev_dmabuf_imports_held(void)
+{
+	return atomic_read(&gntdev_imp_held_count);
 }
 
 /* ---- export ---- */
@@ -298,49 +327,106 @@ static long gntdev_exp_wait_released(struct gntdev_file *f,
 
 /* ---- import ---- */
 
-/* End the first @n grants (a page the remote still maps stays referenced). */
-static void gntdev_imp_free(struct gntdev_dmabuf_imp *imp, unsigned int n)
+/*
+ * End every grant the remote no longer maps, keeping the others at the
+ * front of refs[]; true when none is left.
+ */
+static bool gntdev_imp_end_grants(struct gntdev_dmabuf_imp *imp)
 {
-	unsigned int i;
+	unsigned int i, left = 0;
 
-	for (i = 0; i < n; i++)
-		gnttab_end_foreign_access(imp->refs[i], imp->pages[i]);
-	for (; i < imp->count; i++)
-		if (imp->pages[i])
-			put_page(imp->pages[i]);
+	for (i = 0; i < imp->granted; i++)
+		if (!gnttab_try_end_foreign_access(imp->refs[i]))
+			imp->refs[left++] = imp->refs[i];
+	imp->granted = left;
+	return !left;
+}
+
+/* The buffer goes back to its exporter; no grant of it is left. */
+static void gntdev_imp_drop(struct gntdev_dmabuf_imp *imp)
+{
 	if (!IS_ERR_OR_NULL(imp->sgt))
 		dma_buf_unmap_attachment_unlocked(imp->attach, imp->sgt,
 						  DMA_TO_DEVICE);
 	if (!IS_ERR_OR_NULL(imp->attach))
 		dma_buf_detach(imp->dmabuf, imp->attach);
 	dma_buf_put(imp->dmabuf);
-	kvfree(imp->pages);
 	kvfree(imp->refs);
 	kfree(imp);
 }
 
-/*
- * Take a reference to each page of the mapped buffer; it has @count.  An
- * entry's offset may reach into a large folio (udmabuf), but only whole
- * pages can be granted.
- */
-static int gntdev_imp_pages(struct gntdev_dmabuf_imp *imp)
+/* End an import, now or, while the remote maps a page, from the retry work. */
+static void gntdev_imp_end(struct gntdev_dmabuf_imp *imp)
 {
-	struct scatterlist *sg;
-	unsigned int i, j, n = 0;
-	struct page *first;
+	if (gntdev_imp_end_grants(imp)) {
+		gntdev_imp_drop(imp);
+		return;
+	}
+	__module_get(THIS_MODULE);
+	atomic_inc(&gntdev_imp_held_count);
+	mutex_lock(&gntdev_dmabuf_lock);
+	list_add_tail(&imp->link, &gntdev_imp_held);
+	mutex_unlock(&gntdev_dmabuf_lock);
+	queue_delayed_work(system_wq, &gntdev_imp_retry_work, HZ);
+}
 
-	for_each_sgtable_sg(imp->sgt, sg, i) {
-		if (offset_in_page(sg->offset) || offset_in_page(sg->length))
+static void gntdev_imp_retry(struct work_struct *work)
+{
+	struct gntdev_dmabuf_imp *imp, *next;
+	LIST_HEAD(done);
+	bool more;
+
+	mutex_lock(&gntdev_dmabuf_lock);
+	list_for_each_entry_safe(imp, next, &gntdev_imp_held, link)
+		if (gntdev_imp_end_grants(imp))
+			list_move_tail(&imp->link, &done);
+	more = !list_empty(&gntdev_imp_held);
+	mutex_unlock(&gntdev_dmabuf_lock);
+	if (more)
+		queue_delayed_work(system_wq, &gntdev_imp_retry_work, HZ);
+	/* gntdev_dmabuf_exit() waits for this function to return. */
+	list_for_each_entry_safe(imp, next, &done, link) {
+		gntdev_imp_drop(imp);
+		atomic_dec(&gntdev_imp_held_count);
+		module_put(THIS_MODULE);
+	}
+}
+
+/*
+ * The frame of each page of the mapped buffer, from its DMA addresses
+ * (the gntdev device maps 1:1 onto bus frames), into refs[] for now; the
+ * buffer is exactly @count whole pages.
+ */
+static int gntdev_imp_frames(struct gntdev_dmabuf_imp *imp, xen_pfn_t *frames)
+{
+	struct device *dev = gntdev_dmabuf_dev;
+	struct sg_dma_page_iter it;
+	struct scatterlist *sg;
+	unsigned int i, n = 0;
+	phys_addr_t bus;
+
+	/*
+	 * A bounced mapping would name swiotlb's frames, not the buffer's.
+	 * Xen's swiotlb bounces what spans machine-discontiguous pages, which
+	 * on PV is any entry of more than one page, and everything when
+	 * forced to.
+	 */
+	if (is_swiotlb_force_bounce(dev))
+		return -EOPNOTSUPP;
+	if (xen_pv_domain()) {
+		for_each_sgtable_sg(imp->sgt, sg, i)
+			if (offset_in_page(sg->offset) + sg->length > PAGE_SIZE)
+				return -EOPNOTSUPP;
+	}
+	for_each_sgtable_dma_sg(imp->sgt, sg, i)
+		if (offset_in_page(sg_dma_address(sg)) ||
+		    offset_in_page(sg_dma_len(sg)))
 			return -EINVAL;
-		first = nth_page(sg_page(sg), sg->offset >> PAGE_SHIFT);
-		for (j = 0; j < sg->length >> PAGE_SHIFT; j++) {
-			if (n == imp->count)
-				return -EINVAL;
-			imp->pages[n] = nth_page(first, j);
-			get_page(imp->pages[n]);
-			n++;
-		}
+	for_each_sgtable_dma_page(imp->sgt, &it, 0) {
+		if (n == imp->count)
+			return -EINVAL;
+		bus = dma_to_phys(dev, sg_page_iter_dma_address(&it));
+		frames[n++] = pfn_to_gfn(bfn_to_pfn(XEN_PFN_DOWN(bus)));
 	}
 	return n == imp->count ? 0 : -EINVAL;
 }
@@ -350,6 +436,7 @@ static long gntdev_imp_to_refs(struct gntdev_file *f,
 {
 	struct ioctl_gntdev_dmabuf_imp_to_refs op;
 	struct gntdev_dmabuf_imp *imp;
+	xen_pfn_t *frames = NULL;
 	unsigned int i;
 	int err;
 
@@ -371,10 +458,10 @@ static long gntdev_imp_to_refs(struct gntdev_file *f,
 	}
 	imp->fd = op.fd;
 	imp->count = op.count;
-	imp->pages = kvcalloc(op.count, sizeof(*imp->pages), GFP_KERNEL);
 	imp->refs = kvcalloc(op.count, sizeof(*imp->refs), GFP_KERNEL);
+	frames = kvcalloc(op.count, sizeof(*frames), GFP_KERNEL);
 	err = -ENOMEM;
-	if (!imp->pages || !imp->refs)
+	if (!imp->refs || !frames)
 		goto fail;
 	/* The buffer is exactly @count pages. */
 	err = -EINVAL;
@@ -393,22 +480,21 @@ static long gntdev_imp_to_refs(struct gntdev_file *f,
 	err = PTR_ERR_OR_ZERO(imp->sgt);
 	if (err)
 		goto fail;
-	err = gntdev_imp_pages(imp);
+	err = gntdev_imp_frames(imp, frames);
 	if (err)
 		goto fail;
 
 	for (i = 0; i < op.count; i++) {
-		err = gnttab_grant_foreign_access(op.domid,
-						  xen_page_to_gfn(imp->pages[i]), 0);
-		if (err < 0) {
-			gntdev_imp_free(imp, i);
-			return err;
-		}
-		imp->refs[i] = err;
+		err = gnttab_grant_foreign_access(op.domid, frames[i], 0);
+		if (err < 0)
+			goto fail;
+		imp->refs[imp->granted++] = err;
 	}
+	kvfree(frames);
+	frames = NULL;
 	if (copy_to_user(uarg->refs, imp->refs, op.count * sizeof(imp->refs[0]))) {
-		gntdev_imp_free(imp, op.count);
-		return -EFAULT;
+		err = -EFAULT;
+		goto fail;
 	}
 	mutex_lock(&gntdev_dmabuf_lock);
 	list_add_tail(&imp->link, &f->imports);
@@ -416,7 +502,8 @@ static long gntdev_imp_to_refs(struct gntdev_file *f,
 	return 0;
 
 fail:
-	gntdev_imp_free(imp, 0);
+	kvfree(frames);
+	gntdev_imp_end(imp);
 	return err;
 }
 
@@ -445,7 +532,7 @@ static long gntdev_imp_release(struct gntdev_file *f,
 		dma_buf_put(open_buf);
 	if (!found)
 		return -ENOENT;
-	gntdev_imp_free(found, found->count);
+	gntdev_imp_end(found);
 	return 0;
 }
 
@@ -464,7 +551,7 @@ void gntdev_dmabuf_release_file(struct gntdev_file *f)
 	list_splice_init(&f->imports, &imports);
 	mutex_unlock(&gntdev_dmabuf_lock);
 	list_for_each_entry_safe(imp, next, &imports, link)
-		gntdev_imp_free(imp, imp->count);
+		gntdev_imp_end(imp);
 }
 
 long gntdev_ioctl_dmabuf(struct gntdev_file *f, unsigned int cmd,

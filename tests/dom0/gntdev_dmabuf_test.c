@@ -62,7 +62,7 @@ static struct stats base;
 /* The counters equal the baseline plus @dmaps, @dmapped, within 3 s. */
 static void expect_stats(const char *what, long dmaps, long dmapped)
 {
-	struct stats s = { -1, -1 };
+	struct stats s = { -1, -1, -1 };
 
 	for (int i = 0; i < 60; i++) {
 		if (!stats_read(&s) && s.maps == base.maps + dmaps &&
@@ -73,6 +73,20 @@ static void expect_stats(const char *what, long dmaps, long dmapped)
 	report(s.maps == base.maps + dmaps && s.mapped == base.mapped + dmapped,
 	       what, "maps %+ld, grant_mappings %+ld; want %+ld, %+ld",
 	       s.maps - base.maps, s.mapped - base.mapped, dmaps, dmapped);
+}
+
+/* The imports held past their release are the baseline plus @d, within 3 s. */
+static void expect_held(const char *what, long d)
+{
+	struct stats s = { -1, -1, -1 };
+
+	for (int i = 0; i < 60; i++) {
+		if (!stats_read(&s) && s.imp_held == base.imp_held + d)
+			break;
+		usleep(50000);
+	}
+	report(s.imp_held == base.imp_held + d, what,
+	       "dmabuf_imports_held %+ld; want %+ld", s.imp_held - base.imp_held, d);
 }
 
 /* ---- the ioctls ---- */
@@ -405,6 +419,8 @@ static void test_import(void)
 	rc = import_release(fd, buf, 0);
 	report(rc == 0, "IMP_RELEASE while the grants are still mapped", "%s",
 	       strerror(-rc));
+	if (p)
+		expect_held("the released import is held while mapped", 1);
 	close(buf);
 	munmap(mem, NIMP * PAGE);
 	close(memfd);
@@ -416,6 +432,7 @@ static void test_import(void)
 		report(ok, "the pages stay intact while mapped, with the memfd "
 		       "and udmabuf gone", NULL);
 		gntdev_unmap(fd, p, index, NIMP);
+		expect_held("the held import ends once unmapped", 0);
 	}
 	expect_errno("IMP_RELEASE of a buffer no longer imported",
 		     import_release(fd, buf, 0), ENOENT);

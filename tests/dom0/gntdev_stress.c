@@ -64,7 +64,7 @@ static int have_stats = 1;	/* 0 with --in-tree */
 /* The counters equal @want, within 5 s (the last unmaps may be deferred). */
 static void expect_stats(const char *what, const struct stats *want)
 {
-	struct stats s = { -1, -1 };
+	struct stats s = { -1, -1, -1 };
 
 	if (!have_stats)
 		return;
@@ -679,7 +679,7 @@ static int bind_guest_port(void)
 
 int main(int argc, char **argv)
 {
-	struct stats base = { 0, 0 }, pre_guest = { 0, 0 };
+	struct stats base = { 0, 0, 0 }, pre_guest = { 0, 0, 0 };
 
 	if (argc == 3 && !strcmp(argv[2], "--in-tree")) {
 		have_stats = 0;

@@ -152,7 +152,7 @@ static int have_stats = 1;	/* 0 with --in-tree: the kernel's own module */
  */
 static void expect_stats(const char *what, long dmaps, long dmapped)
 {
-	struct stats s = { -1, -1 };
+	struct stats s = { -1, -1, -1 };
 
 	if (!have_stats)
 		return;
@@ -169,7 +169,7 @@ static void expect_stats(const char *what, long dmaps, long dmapped)
 
 static long mapped_now(void)
 {
-	struct stats s = { 0, 0 };
+	struct stats s = { 0, 0, 0 };
 
 	stats_read(&s);
 	return s.mapped - base.mapped;
