@@ -99,11 +99,14 @@ void xnb_tx_parse(const struct xen_netif_tx_request *slots, unsigned int avail,
 
 	i = 1 + pkt->nr_extras;
 	more = slots[0].flags & XEN_NETTXF_more_data;
+	/*
+	 * Limits on the data slots that follow the first, as the in-tree
+	 * netback counts them, which every frontend has been run against: a
+	 * 19-slot frame passes, 20 and more are dropped, and more than
+	 * @fatal_slots after the first are fatal.
+	 */
 	while (more) {
-		/* Data slots the packet has with the one about to be read. */
-		unsigned int n = following + 2;
-
-		if (n >= fatal_slots) {
+		if (following >= fatal_slots) {
 			verdict(pkt, XNB_TX_FATAL, "too many slots in one packet");
 			return;
 		}
@@ -111,7 +114,7 @@ void xnb_tx_parse(const struct xen_netif_tx_request *slots, unsigned int avail,
 			verdict(pkt, XNB_TX_MORE, NULL);
 			return;
 		}
-		if (n > XEN_NETIF_NR_SLOTS_MIN && !drop)
+		if (following >= XEN_NETIF_NR_SLOTS_MIN && !drop)
 			drop = "more slots than the legacy limit";
 		s = &slots[i];
 		if (s->offset + s->size > XEN_PAGE_SIZE) {

@@ -44,9 +44,9 @@ struct xnb_tx_pkt {
 
 /*
  * Parse the packet whose first slot is slots[0], of @avail copied slots.
- * More data slots (the first included) than the legacy limit
- * (XEN_NETIF_NR_SLOTS_MIN) drop the packet; @fatal_slots or more are
- * fatal.  @fatal_slots must exceed the legacy limit.
+ * More data slots after the first than the legacy limit
+ * (XEN_NETIF_NR_SLOTS_MIN) drop the packet; more than @fatal_slots after
+ * the first are fatal.  @fatal_slots is at least the legacy limit.
  */
 void xnb_tx_parse(const struct xen_netif_tx_request *slots, unsigned int avail,
 		  unsigned int fatal_slots, struct xnb_tx_pkt *pkt);

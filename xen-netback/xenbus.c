@@ -39,7 +39,7 @@ MODULE_PARM_DESC(rx_stall_timeout_msecs,
 unsigned int xnb_fatal_skb_slots = 20;
 module_param_named(fatal_skb_slots, xnb_fatal_skb_slots, uint, 0444);
 MODULE_PARM_DESC(fatal_skb_slots,
-		 "Slots in one guest packet that disable the vif (19..64)");
+		 "Slots after a guest packet's first beyond which it disables the vif (18..64)");
 
 static bool xnb_provides_xdp_headroom = true;
 module_param_named(provides_xdp_headroom, xnb_provides_xdp_headroom, bool,
@@ -528,7 +528,7 @@ static int __init netback_init(void)
 	if (!xnb_max_queues)
 		xnb_max_queues = num_online_cpus();
 	xnb_fatal_skb_slots = clamp_t(unsigned int, xnb_fatal_skb_slots,
-				      XEN_NETIF_NR_SLOTS_MIN + 1,
+				      XEN_NETIF_NR_SLOTS_MIN,
 				      XNB_FATAL_SLOTS_MAX);
 	pr_info("vif backend, up to %u queues (version %s)\n",
 		xnb_max_queues, XDB_VERSION);

@@ -50,7 +50,7 @@ struct fz_tx_hdr {
 	u8 fatal_slots;
 } __attribute__((__packed__));
 
-#define FZ_TX_FATAL_MIN		19
+#define FZ_TX_FATAL_MIN		18
 #define FZ_TX_FATAL_MAX		64
 
 #endif /* FUZZ_H */

@@ -137,8 +137,8 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		   p.nr_slots <= avail,
 		   "%u slots = %u extras + %u data, %u on the ring",
 		   p.nr_slots, p.nr_extras, p.nr_data, avail);
-	FUZZ_CHECK(p.nr_data < fatal, "%u data slots, fatal at %u",
-		   p.nr_data, fatal);
+	FUZZ_CHECK(p.nr_data <= fatal + 1, "%u data slots, fatal above %u",
+		   p.nr_data, fatal + 1);
 	FUZZ_CHECK(p.flags == slots[0].flags && p.len == slots[0].size,
 		   "first slot misread");
 	check_chain(slots, &p);

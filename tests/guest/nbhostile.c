@@ -21,8 +21,9 @@
  *   none      just the probe
  *   far       req_prod far beyond req_cons
  *   offset    a slot whose offset + size crosses the page end
- *   slots19   19 slots (above the legacy 18, below the fatal 20)
- *   slots24   24 slots (above the fatal limit)
+ *   slotsN    a frame in N slots of 64 bytes (2 <= N <= 24); with the
+ *             default fatal_skb_slots (20), as in-tree: 19 are delivered,
+ *             20 and 21 dropped, 22 and more fatal
  *   sizes     following slots larger than what the first slot announced
  *   runt      a 10-byte packet, shorter than an Ethernet header
  *   extra0    an extra info slot of type 0 (none)
@@ -32,8 +33,8 @@
  *   tinyhdr   a 200-byte packet whose first 60 bytes come in 1-byte slots
  *   tiny18    a 128-byte patterned frame (ethertype 0x88b6) in 18 slots:
  *             legal, must arrive intact (XSA-432's shape, within limits)
- *   tiny19    the same in the head plus 18 slots (XSA-432): dropped, or
- *             delivered intact
+ *   tiny19    the same in the head plus 18 slots (XSA-432): delivered
+ *             intact, as in-tree
  * Attacks that dom0 drives step by step: the program writes the step's
  * name to the guest's xenstore data/nbh-step and goes on when dom0 writes
  * the same name to data/nbh-go (after 300 s without it, too); at the end
@@ -514,10 +515,8 @@ static void attack(const char *a)
 	} else if (!strcmp(a, "offset")) {
 		frame(0, 200);
 		slot(0, PAGE - 100, 200, 0);
-	} else if (!strcmp(a, "slots19")) {
-		chain(19, 19 * 64, 64);
-	} else if (!strcmp(a, "slots24")) {
-		chain(24, 24 * 64, 64);
+	} else if (sscanf(a, "slots%u", &i) == 1 && i >= 2 && i <= NDATA) {
+		chain(i, i * 64, 64);
 	} else if (!strcmp(a, "sizes")) {
 		/* The first slot says 100 bytes in all; the next alone has 400. */
 		chain(3, 100, 400);

@@ -161,19 +161,26 @@ static void test_slot_limits(void)
 	struct xnb_tx_pkt p;
 	unsigned int i;
 
+	/* As in-tree: 19 slots pass, 20 and 21 drop, 22 are fatal. */
 	chain(XEN_NETIF_NR_SLOTS_MIN - 1, 1000);
 	CHECK(parse(256, &p) == XNB_TX_OK &&
 	      p.nr_data == XEN_NETIF_NR_SLOTS_MIN,
 	      "18 slots (first + 17, sizes 0) are accepted");
 	chain(XEN_NETIF_NR_SLOTS_MIN, 1000);
+	CHECK(parse(256, &p) == XNB_TX_OK &&
+	      p.nr_data == XEN_NETIF_NR_SLOTS_MIN + 1,
+	      "19 slots (first + 18) are accepted, as in-tree");
+	chain(XEN_NETIF_NR_SLOTS_MIN + 1, 1000);
 	CHECK(parse(256, &p) == XNB_TX_DROP &&
-	      p.nr_slots == XEN_NETIF_NR_SLOTS_MIN + 1,
-	      "19 slots: dropped, all consumed");
-	chain(FATAL_SLOTS - 2, 1000);
-	CHECK(parse(256, &p) == XNB_TX_DROP, "fatal_skb_slots - 1 slots: dropped");
-	chain(FATAL_SLOTS - 1, 1000);
-	CHECK(parse(256, &p) == XNB_TX_FATAL, "fatal_skb_slots slots: fatal");
-	chain(FATAL_SLOTS - 1, 1000);
+	      p.nr_slots == XEN_NETIF_NR_SLOTS_MIN + 2,
+	      "20 slots: dropped, all consumed");
+	chain(FATAL_SLOTS, 1000);
+	CHECK(parse(256, &p) == XNB_TX_DROP,
+	      "fatal_skb_slots after the first (21 slots): dropped");
+	chain(FATAL_SLOTS + 1, 1000);
+	CHECK(parse(256, &p) == XNB_TX_FATAL,
+	      "fatal_skb_slots + 1 after the first (22 slots): fatal");
+	chain(FATAL_SLOTS + 1, 1000);
 	CHECK(parse(5, &p) == XNB_TX_MORE, "a long packet not all on the ring yet: wait");
 	/* XSA-432: head plus 17 slots, total <= 128 bytes. */
 	chain(XEN_NETIF_NR_SLOTS_MIN - 1, 100);

@@ -5,10 +5,12 @@
 # (tests/guest/nbhostile.c) plays netfront on it, one connection per
 # attack of protocol-hazards.md, each followed by a well-formed probe
 # packet. Required of the backend:
-#   fatal (req_prod far ahead, offset + size past the page, 24 slots, an
-#     extra of type 0 or unknown, GSO size 0): the vif stops (the probe is
-#     never answered) and nothing reaches dom0's stack;
-#   drop (19 slots, slot sizes that do not add up, a runt): error
+#   deliver (19 slots, within in-tree's limits): every slot OKAY, the
+#     frame and the probe reach dom0;
+#   fatal (req_prod far ahead, offset + size past the page, 22 and 24
+#     slots, an extra of type 0 or unknown, GSO size 0): the vif stops
+#     (the probe is never answered) and nothing reaches dom0's stack;
+#   drop (20 and 21 slots, slot sizes that do not add up, a runt): error
 #     responses for every slot of the bad packet, nothing of it reaches
 #     dom0, and the probe is answered OKAY and arrives;
 #   survive (zero-size fragments, XSA-448; headers in 1-byte slots,
@@ -69,6 +71,14 @@ run() {
 			fail "$a: fatal: the vif stops, nothing reaches dom0" "probe $probe, $vif rx_packets +$d, bad slots $bad"
 		fi
 		;;
+	deliver)
+		# Every slot answered OKAY, the frame and the probe in dom0.
+		if [[ $bad =~ ^0(,0)*$ && $probe == okay && $d -eq 2 ]]; then
+			pass "$a: delivered (every slot OKAY), the probe too"
+		else
+			fail "$a: delivered, every slot OKAY" "bad slots '$bad', probe $probe, $vif rx_packets +$d"
+		fi
+		;;
 	drop)
 		# Every slot answered ("-": none), none of them OKAY (0).
 		if [[ -n $bad && ,$bad, != *,-,* && ,$bad, != *,0,* && $probe == okay && $d -eq 1 ]]; then
@@ -85,13 +95,16 @@ run() {
 }
 
 run none baseline
-for a in slots19 sizes runt; do run "$a" drop || true; done
+# Slot limits as in-tree's (fatal_skb_slots 20): 19 pass, 20 and 21 drop,
+# 22 are fatal.
+run slots19 deliver || true
+for a in slots20 slots21 sizes runt; do run "$a" drop || true; done
 for a in zerofrag tinyhdr; do
 	run "$a" survive || true
 	# If it stopped the vif, the fatal ones below need a fresh one.
 	[[ $last_probe == okay ]] || nb_fresh || exit 1
 done
-for a in far offset slots24 extra0 extra9 gso0; do
+for a in far offset slots22 slots24 extra0 extra9 gso0; do
 	run "$a" fatal || true
 	nb_fresh || exit 1
 done

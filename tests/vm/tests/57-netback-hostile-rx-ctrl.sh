@@ -164,12 +164,11 @@ else
 fi
 tiny tiny19
 b=$(field bad)
-if [[ $(field probe) == okay ]] &&
-	{ [[ $b =~ ^-[0-9]+(,-[0-9]+)*$ && $seen == "frames=0 intact=0 lens=-" ]] ||
-		[[ $b =~ ^0(,0)*$ && $seen == "frames=1 intact=1 lens=128" ]]; }; then
-	pass "tiny19: head plus 18 slots of 128 bytes: $( [[ $b == 0* ]] && echo "arrived intact" || echo "dropped with errors ($b), nothing arrived"), the probe still works"
+# 19 slots are within in-tree's limits (18 after the first), so ours too.
+if [[ $(field probe) == okay && $b =~ ^0(,0)*$ && $seen == "frames=1 intact=1 lens=128" ]]; then
+	pass "tiny19: head plus 18 slots of 128 bytes answered OKAY and arrived intact, the probe too"
 else
-	fail "tiny19: head plus 18 slots dropped with errors or arriving intact" "bad slots '$b', dom0 saw '$seen', probe $(field probe)"
+	fail "tiny19: head plus 18 slots of 128 bytes arrive intact" "bad slots '$b', dom0 saw '$seen', probe $(field probe)"
 fi
 
 # --- multicast control -----------------------------------------------------
