@@ -60,6 +60,16 @@ for m in "${all_modules[@]}"; do
 	fi
 done
 add $k_old 's/^$//' "release 5.4 (older than 5.10)" "Linux $k_old is older than 5.10"
+# A series never seen is tried like any other.
+add 9.99.0-940-xdbtest-future 's/^$//' "release 9.99 (a series never seen)" ""
+# A kernel whose API our sources do not compile against (a macro renames a
+# function they call): its hook skips ours, naming the compiler's first
+# error, rather than fail the kernel update.
+k_broken=6.1.0-941-xdbtest-broken
+add $k_broken 's/^$//' "an API our sources do not compile against" \
+	"the build failed (/usr/src/linux-headers-"
+echo '#define xenbus_read_driver_state(...) xdbtest_broken_api()' \
+	>>"$ns/trees/$k_broken/include/generated/autoconf.h"
 # A smaller set for the install methods: two good kernels, two to skip.
 kernel small "$k61" "$real61"
 kernel small "$k612" "$real612"
