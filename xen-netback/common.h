@@ -207,8 +207,12 @@ struct xnb_vif {
 	char ctrl_irq_name[IFNAMSIZ + 8];
 	struct xnb_hash hash;
 
-	/* Set by a fatal protocol error; the work below stops the vif. */
+	/*
+	 * Set by a fatal protocol error; the work below stops the vif and
+	 * reports why (a string literal) in xenstore, once.
+	 */
 	bool disabled;
+	const char *disabled_why;
 	struct work_struct disable_work;
 	atomic_t stalled_queues;
 };

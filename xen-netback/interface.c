@@ -180,8 +180,13 @@ static const struct ethtool_ops vif_ethtool_ops = {
 static void vif_disable_work(struct work_struct *work)
 {
 	struct xnb_vif *vif = container_of(work, struct xnb_vif, disable_work);
+	const char *why = xchg(&vif->disabled_why, NULL);
 
 	xnb_vif_update_carrier(vif);
+	/* For the toolstack and the admin: error/<backend path>/error. */
+	if (why)
+		xenbus_dev_error(vif->xbdev, -EPROTO, "frontend disabled: %s",
+				 why);
 }
 
 /* A protocol violation: stop serving the guest (from any context). */
@@ -191,6 +196,7 @@ void xnb_vif_fatal(struct xnb_vif *vif, const char *why)
 		return;
 	netdev_err(vif->dev, "frontend of domain %u disabled: %s\n",
 		   vif->domid, why);
+	WRITE_ONCE(vif->disabled_why, why);
 	/* Carrier changes may sleep: leave them to a work item. */
 	schedule_work(&vif->disable_work);
 }
