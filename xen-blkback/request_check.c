@@ -96,10 +96,11 @@ static int check_indirect(const struct blkif_request *req,
 static int check_discard(const struct blkif_request *req,
 			 const struct xdb_disk_limits *lim, struct xdb_io *io)
 {
-	if (!lim->discard)
-		return BLKIF_RSP_EOPNOTSUPP;
+	/* As in-tree: a read-only disk refuses it as a write would be. */
 	if (lim->readonly)
 		return BLKIF_RSP_ERROR;
+	if (!lim->discard)
+		return BLKIF_RSP_EOPNOTSUPP;
 	io->sector = req->u.discard.sector_number;
 	io->nr_sectors = req->u.discard.nr_sectors;
 	/* Secure erase only where advertised; otherwise the flag is ignored. */

@@ -166,6 +166,9 @@ static void test_other(void)
 	CHECK(check(&r, &nod, &io) == BLKIF_RSP_EOPNOTSUPP, "discard not offered: EOPNOTSUPP");
 	ro.readonly = true;
 	CHECK(check(&r, &ro, &io) == BLKIF_RSP_ERROR, "discard on a read-only disk refused");
+	nod.readonly = true;
+	CHECK(check(&r, &nod, &io) == BLKIF_RSP_ERROR,
+	      "discard on a read-only disk without discard: ERROR, as in-tree");
 	r.u.discard.nr_sectors = 0;
 	CHECK(check(&r, &disk, &io) == BLKIF_RSP_ERROR, "discard of 0 sectors refused");
 	r.u.discard.nr_sectors = UINT64_MAX - 100;
