@@ -13,7 +13,7 @@
 # comes, and dom0 checks that the backend took at most a ring's worth in
 # one pass (statistics/max_pass), while a valid read still works after;
 # and finally req_prod 1000 requests ahead, after which the backend must
-# stop serving that ring. Then the same program drives xvdc, a second
+# stop serving that ring, saying why in xenstore's error node. Then the same program drives xvdc, a second
 # read-only RAM disk with the pattern, with protocol x86_32-abi (the 32-bit
 # PV guest ring layout) and persistent grants: 1-, 4-, 11-segment and
 # indirect reads must return the pattern, bad requests (an ungranted
@@ -92,6 +92,16 @@ else
 	fail "the guest floods xvdb's ring" "no hostile-flood in $fe within 150 s"
 fi
 guest_wait_console "$g" '^GUEST-DONE' 150 >/dev/null || fail "guest finishes its attacks" "no GUEST-DONE within 150 s"
+# The guest saw no answer after req_prod jumped 1000 ahead; the backend's
+# own verdict says why: the ring's error in xenstore.
+be=$(bb_be "$domid" xvdb)
+err=$(xenstore-read "/local/domain/0/error/${be#/local/domain/0/}/error" 2>/dev/null)
+st=$(xenstore-read "$be/state" 2>/dev/null)
+if [[ $err == *"impossible request producer index"* ]]; then
+	pass "req_prod 1000 ahead: the backend stopped the ring itself ('$err', state $st)"
+else
+	fail "req_prod 1000 ahead: the backend stops the ring, saying why" "error node '$err', backend state '$st'"
+fi
 xenstore-ls -f "$(bb_be "$domid" xvdb)" >"$TEST_LOGDIR/backend.xenstore" 2>&1
 xenstore-ls -f "$(bb_be "$domid" xvdc)" >"$TEST_LOGDIR/backend-x86_32.xenstore" 2>&1
 guest_collect "$g" || true
