@@ -59,7 +59,7 @@ for m in "${all_modules[@]}"; do
 			"$o=y ($m built in, not one of ours yet)" ""
 	fi
 done
-add $k_old 's/^$//' "release 5.4 (older than 5.10)" "Linux $k_old is older than 5.10"
+add $k_old 's/^$//' "release 5.4 (older than 6.1)" "Linux $k_old is older than 6.1"
 # A series never seen is tried like any other.
 add 9.99.0-940-xdbtest-future 's/^$//' "release 9.99 (a series never seen)" ""
 # A kernel whose API our sources do not compile against (a macro renames a
