@@ -167,9 +167,11 @@ static void check_discard(const struct blkif_request *req,
 	bool valid = n && sector <= lim->sectors && n <= lim->sectors - sector &&
 		     sector % bs == 0 && n % bs == 0;
 
-	FUZZ_CHECK((st == BLKIF_RSP_EOPNOTSUPP) == !lim->discard,
-		   "discard answered %d where %s", st,
-		   lim->discard ? "offered" : "not offered");
+	/* As in-tree: a read-only disk refuses with ERROR, offered or not. */
+	FUZZ_CHECK((st == BLKIF_RSP_EOPNOTSUPP) == (!lim->discard && !lim->readonly),
+		   "discard answered %d where %s%s", st,
+		   lim->discard ? "offered" : "not offered",
+		   lim->readonly ? ", read-only" : "");
 	if (st != BLKIF_RSP_OKAY) {
 		FUZZ_CHECK(!lim->discard || lim->readonly || !valid,
 			   "a valid discard of %llu+%llu refused",
