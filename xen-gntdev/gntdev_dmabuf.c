@@ -403,6 +403,7 @@ static int gntdev_imp_frames(struct gntdev_dmabuf_imp *imp, xen_pfn_t *frames)
 	struct sg_dma_page_iter it;
 	struct scatterlist *sg;
 	unsigned int i, n = 0;
+	unsigned long pfn;
 	phys_addr_t bus;
 
 	/*
@@ -426,7 +427,11 @@ static int gntdev_imp_frames(struct gntdev_dmabuf_imp *imp, xen_pfn_t *frames)
 		if (n == imp->count)
 			return -EINVAL;
 		bus = dma_to_phys(dev, sg_page_iter_dma_address(&it));
-		frames[n++] = pfn_to_gfn(bfn_to_pfn(XEN_PFN_DOWN(bus)));
+		/* Only dom0's own frames can be granted (not a foreign map's). */
+		pfn = bfn_to_pfn(XEN_PFN_DOWN(bus));
+		if (!pfn_valid(pfn))
+			return -EOPNOTSUPP;
+		frames[n++] = pfn_to_gfn(pfn);
 	}
 	return n == imp->count ? 0 : -EINVAL;
 }
