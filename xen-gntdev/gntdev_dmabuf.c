@@ -394,8 +394,8 @@ static void gntdev_imp_retry(struct work_struct *work)
 
 /*
  * The frame of each page of the mapped buffer, from its DMA addresses
- * (the gntdev device maps 1:1 onto bus frames), into refs[] for now; the
- * buffer is exactly @count whole pages.
+ * (the gntdev device maps 1:1 onto bus frames), into @frames; the buffer
+ * is exactly @count whole pages.
  */
 static int gntdev_imp_frames(struct gntdev_dmabuf_imp *imp, xen_pfn_t *frames)
 {
