@@ -16,6 +16,7 @@
 #include <xen/grant_table.h>
 #include <xen/interface/io/netif.h>
 
+#include "ctrl_check.h"
 #include "tx_parse.h"
 
 #define XNB_TX_RING_SIZE	__CONST_RING_SIZE(xen_netif_tx, XEN_PAGE_SIZE)
@@ -41,10 +42,6 @@
 /* Frame and GSO limits: 64 KiB of IP payload, less the VLAN header. */
 #define XNB_MAX_MTU		(65535 - VLAN_ETH_HLEN)
 #define XNB_MCAST_MAX		64
-
-/* Control ring limits (netif.h: Toeplitz keys of 40 octets are usual). */
-#define XNB_HASH_KEY_MAX	40
-#define XNB_HASH_MAPPING_MAX	128
 
 /* Hash state the frontend sets through the control ring. */
 struct xnb_hash {

@@ -15,11 +15,6 @@
 
 #include "common.h"
 
-#define XNB_HASH_TYPES	(XEN_NETIF_CTRL_HASH_TYPE_IPV4 |		\
-			 XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP |		\
-			 XEN_NETIF_CTRL_HASH_TYPE_IPV6 |		\
-			 XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP)
-
 /* Copy @len bytes at the start of the guest's grant @ref into @dst. */
 static u32 ctrl_copy_in(struct xnb_vif *vif, grant_ref_t ref, void *dst,
 			unsigned int len)
@@ -49,21 +44,16 @@ static u32 ctrl_copy_in(struct xnb_vif *vif, grant_ref_t ref, void *dst,
 	return XEN_NETIF_CTRL_STATUS_SUCCESS;
 }
 
-static u32 ctrl_set_key(struct xnb_vif *vif, grant_ref_t ref,
-			unsigned int len)
+static u32 ctrl_copy_key(struct xnb_vif *vif, const struct xnb_ctrl_op *op)
 {
 	struct xnb_hash *h = &vif->hash;
 	u8 *key;
 	u32 st;
 
-	if (len > XEN_PAGE_SIZE)
-		return XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
-	if (len > XNB_HASH_KEY_MAX)
-		return XEN_NETIF_CTRL_STATUS_BUFFER_OVERFLOW;
 	key = kzalloc(XNB_HASH_KEY_MAX, GFP_KERNEL);
 	if (!key)
 		return XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
-	st = ctrl_copy_in(vif, ref, key, len);
+	st = ctrl_copy_in(vif, op->ref, key, op->len);
 	if (st == XEN_NETIF_CTRL_STATUS_SUCCESS) {
 		spin_lock_bh(&h->lock);
 		memcpy(h->key, key, XNB_HASH_KEY_MAX);
@@ -73,30 +63,24 @@ static u32 ctrl_set_key(struct xnb_vif *vif, grant_ref_t ref,
 	return st;
 }
 
-static u32 ctrl_set_mapping(struct xnb_vif *vif, grant_ref_t ref,
-			    unsigned int len, unsigned int off)
+/* @size: the mapping size @op was checked against. */
+static u32 ctrl_copy_mapping(struct xnb_vif *vif, const struct xnb_ctrl_op *op,
+			     u32 size)
 {
 	struct xnb_hash *h = &vif->hash;
-	unsigned int i, size;
 	u32 *map, st;
 
-	size = READ_ONCE(h->size);
-	/* XSA-270: off + len must not wrap, nor leave the table or a page. */
-	if (len > XNB_HASH_MAPPING_MAX)
-		return XEN_NETIF_CTRL_STATUS_BUFFER_OVERFLOW;
-	if (off > size || len > size - off)
-		return XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
 	map = kcalloc(XNB_HASH_MAPPING_MAX, sizeof(*map), GFP_KERNEL);
 	if (!map)
 		return XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
-	st = ctrl_copy_in(vif, ref, map, len * sizeof(*map));
-	for (i = 0; i < len && st == XEN_NETIF_CTRL_STATUS_SUCCESS; i++)
-		if (map[i] >= vif->ctrl_nr_queues)
-			st = XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
+	st = ctrl_copy_in(vif, op->ref, map, op->len * sizeof(*map));
+	if (st == XEN_NETIF_CTRL_STATUS_SUCCESS)
+		st = xnb_ctrl_check_mapping(map, op->len, vif->ctrl_nr_queues);
 	if (st == XEN_NETIF_CTRL_STATUS_SUCCESS) {
 		spin_lock_bh(&h->lock);
+		/* A size set meanwhile makes the checked range stale. */
 		if (h->size == size)
-			memcpy(&h->mapping[off], map, len * sizeof(*map));
+			memcpy(&h->mapping[op->off], map, op->len * sizeof(*map));
 		else
 			st = XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
 		spin_unlock_bh(&h->lock);
@@ -109,46 +93,39 @@ static u32 ctrl_request(struct xnb_vif *vif,
 			const struct xen_netif_ctrl_request *req, u32 *data)
 {
 	struct xnb_hash *h = &vif->hash;
+	struct xnb_ctrl_state state = {
+		.alg = READ_ONCE(h->alg),
+		.size = READ_ONCE(h->size),
+		.nr_queues = vif->ctrl_nr_queues,
+	};
+	struct xnb_ctrl_op op;
+	u32 st;
 
-	*data = 0;
-	switch (req->type) {
-	case XEN_NETIF_CTRL_TYPE_SET_HASH_ALGORITHM:
-		if (req->data[0] != XEN_NETIF_CTRL_HASH_ALGORITHM_NONE &&
-		    req->data[0] != XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ)
-			return XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
-		WRITE_ONCE(h->alg, req->data[0]);
-		return XEN_NETIF_CTRL_STATUS_SUCCESS;
-	case XEN_NETIF_CTRL_TYPE_GET_HASH_FLAGS:
-		if (READ_ONCE(h->alg) == XEN_NETIF_CTRL_HASH_ALGORITHM_NONE)
-			return XEN_NETIF_CTRL_STATUS_NOT_SUPPORTED;
-		*data = XNB_HASH_TYPES;
-		return XEN_NETIF_CTRL_STATUS_SUCCESS;
-	case XEN_NETIF_CTRL_TYPE_SET_HASH_FLAGS:
-		if (READ_ONCE(h->alg) == XEN_NETIF_CTRL_HASH_ALGORITHM_NONE)
-			return XEN_NETIF_CTRL_STATUS_NOT_SUPPORTED;
-		if (req->data[0] & ~XNB_HASH_TYPES)
-			return XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
-		WRITE_ONCE(h->flags, req->data[0]);
-		return XEN_NETIF_CTRL_STATUS_SUCCESS;
-	case XEN_NETIF_CTRL_TYPE_SET_HASH_KEY:
-		return ctrl_set_key(vif, req->data[0], req->data[1]);
-	case XEN_NETIF_CTRL_TYPE_GET_HASH_MAPPING_SIZE:
-		*data = XNB_HASH_MAPPING_MAX;
-		return XEN_NETIF_CTRL_STATUS_SUCCESS;
-	case XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING_SIZE:
-		if (req->data[0] > XNB_HASH_MAPPING_MAX)
-			return XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
+	st = xnb_ctrl_check(req, &state, &op);
+	*data = op.data;
+	if (st != XEN_NETIF_CTRL_STATUS_SUCCESS)
+		return st;
+	switch (op.action) {
+	case XNB_CTRL_SET_ALG:
+		WRITE_ONCE(h->alg, op.value);
+		break;
+	case XNB_CTRL_SET_FLAGS:
+		WRITE_ONCE(h->flags, op.value);
+		break;
+	case XNB_CTRL_SET_SIZE:
 		spin_lock_bh(&h->lock);
-		h->size = req->data[0];
+		h->size = op.value;
 		memset(h->mapping, 0, sizeof(h->mapping));
 		spin_unlock_bh(&h->lock);
-		return XEN_NETIF_CTRL_STATUS_SUCCESS;
-	case XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING:
-		return ctrl_set_mapping(vif, req->data[0], req->data[1],
-					req->data[2]);
-	default:
-		return XEN_NETIF_CTRL_STATUS_NOT_SUPPORTED;
+		break;
+	case XNB_CTRL_COPY_KEY:
+		return ctrl_copy_key(vif, &op);
+	case XNB_CTRL_COPY_MAPPING:
+		return ctrl_copy_mapping(vif, &op, state.size);
+	case XNB_CTRL_ANSWER:
+		break;
 	}
+	return st;
 }
 
 /* Requests need grant copies that may sleep: served from a work item. */
@@ -322,15 +299,14 @@ int xnb_hash_queue(struct xnb_vif *vif, struct sk_buff *skb,
 		   unsigned int nr_queues)
 {
 	struct xnb_hash *h = &vif->hash;
-	unsigned int size, q;
+	unsigned int q;
 	u32 hash;
 	u8 type;
 
 	if (!xnb_hash_skb(vif, skb, &hash, &type))
 		return -1;
 	spin_lock_bh(&h->lock);
-	size = h->size;
-	q = size ? h->mapping[hash % size] : hash % nr_queues;
+	q = xnb_ctrl_pick_queue(h->mapping, h->size, hash, nr_queues);
 	spin_unlock_bh(&h->lock);
-	return q < nr_queues ? q : 0;
+	return q;
 }
