@@ -53,4 +53,18 @@ struct fz_tx_hdr {
 #define FZ_TX_FATAL_MIN		18
 #define FZ_TX_FATAL_MAX		64
 
+/*
+ * ctrl_check input: the hash state a vif starts from (alg as written, size
+ * mapped onto 0..XNB_HASH_MAPPING_MAX as the driver keeps it, nr_queues
+ * onto 0..FZ_CTRL_QUEUES_MAX), then whole struct xen_netif_ctrl_request
+ * requests, served in order.
+ */
+struct fz_ctrl_hdr {
+	u32 alg;
+	u8 size;
+	u8 nr_queues;
+} __attribute__((__packed__));
+
+#define FZ_CTRL_QUEUES_MAX	16
+
 #endif /* FUZZ_H */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ctrl_check.h"
 #include "fuzz.h"
 #include "request_check.h"
 #include "tx_parse.h"
@@ -210,6 +211,44 @@ static void tx_parse_seeds(void)
 	tx("18slot", s, XEN_NETIF_NR_SLOTS_MIN);
 }
 
+static struct xen_netif_ctrl_request ctrl(u16 id, u16 type, u32 d0, u32 d1,
+					  u32 d2)
+{
+	return (struct xen_netif_ctrl_request){
+		.id = id, .type = type, .data = { d0, d1, d2 },
+	};
+}
+
+/* What Linux netfront sends for 4 queues, and the limits around it. */
+static void ctrl_check_seeds(void)
+{
+	struct fz_ctrl_hdr h = { .alg = 0, .size = 0, .nr_queues = 4 };
+	struct xen_netif_ctrl_request r[8];
+
+	r[0] = ctrl(1, XEN_NETIF_CTRL_TYPE_SET_HASH_ALGORITHM,
+		    XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ, 0, 0);
+	r[1] = ctrl(2, XEN_NETIF_CTRL_TYPE_GET_HASH_FLAGS, 0, 0, 0);
+	r[2] = ctrl(3, XEN_NETIF_CTRL_TYPE_SET_HASH_FLAGS, XNB_HASH_TYPES, 0,
+		    0);
+	r[3] = ctrl(4, XEN_NETIF_CTRL_TYPE_SET_HASH_KEY, 8, XNB_HASH_KEY_MAX,
+		    0);
+	r[4] = ctrl(5, XEN_NETIF_CTRL_TYPE_GET_HASH_MAPPING_SIZE, 0, 0, 0);
+	r[5] = ctrl(6, XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING_SIZE,
+		    XNB_HASH_MAPPING_MAX, 0, 0);
+	r[6] = ctrl(7, XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING, 16, 64, 0);
+	r[7] = ctrl(8, XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING, 32, 64, 64);
+	put("ctrl_check", "netfront-4-queues", &h, sizeof(h), r, sizeof(r));
+
+	h.alg = XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ;
+	h.size = XNB_HASH_MAPPING_MAX;
+	r[0] = ctrl(1, XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING, 16, 1, 0xffffffff);
+	r[1] = ctrl(2, XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING, 16, 0x40000001, 0);
+	r[2] = ctrl(3, XEN_NETIF_CTRL_TYPE_SET_HASH_KEY, 8, 41, 0);
+	r[3] = ctrl(4, XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING_SIZE, 1, 0, 0);
+	r[4] = ctrl(5, XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING, 16, 1, 1);
+	put("ctrl_check", "xsa-270", &h, sizeof(h), r, 5 * sizeof(r[0]));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -219,5 +258,6 @@ int main(int argc, char **argv)
 	top = argv[1];
 	request_check_seeds();
 	tx_parse_seeds();
+	ctrl_check_seeds();
 	return 0;
 }
