@@ -16,6 +16,7 @@
 #include <asm/xen/hypercall.h>
 
 #include "evtchn.h"
+#include "evtchn_status.h"
 
 static irqreturn_t evtchn_port_fired(int irq, void *data)
 {
@@ -63,29 +64,47 @@ static int evtchn_ring_make_room(struct evtchn_file *f)
 	return 0;
 }
 
+/* Close @port, which Xen has just bound for us and nobody else uses yet. */
 static void evtchn_close_port(evtchn_port_t port)
 {
 	struct evtchn_close close = { .port = port };
 
-	/*
-	 * A failed irq binding may already have closed the port; then Xen
-	 * refuses this close, which is harmless.  A port that another user
-	 * bound meanwhile has an irq by then and is left alone.
-	 */
-	if ((int)irq_from_evtchn(port) >= 0)
-		return;
 	if (HYPERVISOR_event_channel_op(EVTCHNOP_close, &close))
-		pr_debug("closing port %u after a failed bind: already closed\n",
-			 port);
+		pr_warn_ratelimited("port %u: close failed\n", port);
 }
 
 /*
- * Give a port that Xen has just bound for us to this file.  On failure a
- * non-static port is closed again; static ports belong to Xen.
- * Returns the port number or a negative errno.
+ * After a failed irq binding: close @port only while Xen still shows it
+ * as the binding @ours (see evtchn_status_is_ours()) that no irq uses.
+ */
+static void evtchn_close_if_ours(evtchn_port_t port,
+				 const struct evtchn_status *ours)
+{
+	struct evtchn_status now = { .dom = DOMID_SELF, .port = port };
+
+	if (HYPERVISOR_event_channel_op(EVTCHNOP_status, &now) ||
+	    now.status == EVTCHNSTAT_closed)
+		return;
+	if (evtchn_status_is_ours(&now, ours) &&
+	    (int)irq_from_evtchn(port) < 0) {
+		evtchn_close_port(port);
+		return;
+	}
+	/* Only the irq's allocation failing leaves the port open: no memory. */
+	if (ours->status == EVTCHNSTAT_unbound &&
+	    now.status == EVTCHNSTAT_unbound &&
+	    now.u.unbound.dom == ours->u.unbound.dom)
+		pr_warn_ratelimited("port %u for domain %u left open: it may be another user's by now\n",
+				    port, now.u.unbound.dom);
+}
+
+/*
+ * Give a port that Xen has just bound for us, as @ours says, to this
+ * file.  On failure the port is closed again; static ports (@ours NULL)
+ * belong to Xen.  Returns the port number or a negative errno.
  */
 static int evtchn_attach(struct evtchn_file *f, evtchn_port_t port,
-			 bool is_static)
+			 const struct evtchn_status *ours)
 {
 	struct evtchn_user_port *p;
 	int irq, err;
@@ -108,13 +127,16 @@ static int evtchn_attach(struct evtchn_file *f, evtchn_port_t port,
 	irq = bind_evtchn_to_irqhandler_lateeoi(port, evtchn_port_fired, 0,
 						f->irq_name, p);
 	if (irq < 0) {
-		err = irq;
-		goto out_erase;
+		xa_erase(&f->ports, port);
+		kfree(p);
+		if (ours)
+			evtchn_close_if_ours(port, ours);
+		return irq;
 	}
 	p->irq = irq;
 
 	/* So that gntdev's unmap notify can hold the port past our unbind. */
-	err = xdb_evtchn_make_refcounted(port, is_static);
+	err = xdb_evtchn_make_refcounted(port, !ours);
 	if (err) {
 		/* Unbinding closes a non-static port itself. */
 		unbind_from_irqhandler(irq, p);
@@ -126,12 +148,10 @@ static int evtchn_attach(struct evtchn_file *f, evtchn_port_t port,
 	f->nr_ports++;
 	return port;
 
-out_erase:
-	xa_erase(&f->ports, port);
 out_free:
 	kfree(p);
 out_close:
-	if (!is_static)
+	if (ours)
 		evtchn_close_port(port);
 	return err;
 }
@@ -160,9 +180,10 @@ static void evtchn_spread(struct evtchn_file *f, evtchn_port_t port)
 }
 
 /* Attach an interdomain port, then spread it (unbound ports are too). */
-static int evtchn_attach_spread(struct evtchn_file *f, evtchn_port_t port)
+static int evtchn_attach_spread(struct evtchn_file *f, evtchn_port_t port,
+				const struct evtchn_status *ours)
 {
-	int rc = evtchn_attach(f, port, false);
+	int rc = evtchn_attach(f, port, ours);
 
 	if (rc > 0)
 		evtchn_spread(f, port);
@@ -203,6 +224,9 @@ static int evtchn_check_remote(struct evtchn_file *f, unsigned int domid)
 int evtchn_bind_virq(struct evtchn_file *f, unsigned int virq)
 {
 	struct evtchn_bind_virq op = { .virq = virq, .vcpu = xen_vcpu_nr(0) };
+	struct evtchn_status ours = {
+		.status = EVTCHNSTAT_virq, .vcpu = op.vcpu, .u.virq = virq,
+	};
 	int err;
 
 	if (f->restricted)
@@ -210,7 +234,7 @@ int evtchn_bind_virq(struct evtchn_file *f, unsigned int virq)
 	err = HYPERVISOR_event_channel_op(EVTCHNOP_bind_virq, &op);
 	if (err)
 		return err;
-	return evtchn_attach(f, op.port, false);
+	return evtchn_attach(f, op.port, &ours);
 }
 
 int evtchn_bind_interdomain(struct evtchn_file *f, unsigned int remote_domain,
@@ -220,6 +244,10 @@ int evtchn_bind_interdomain(struct evtchn_file *f, unsigned int remote_domain,
 		.remote_dom = remote_domain,
 		.remote_port = remote_port,
 	};
+	struct evtchn_status ours = {
+		.status = EVTCHNSTAT_interdomain,
+		.u.interdomain = { .dom = remote_domain, .port = remote_port },
+	};
 	int err;
 
 	err = evtchn_check_remote(f, remote_domain);
@@ -228,7 +256,7 @@ int evtchn_bind_interdomain(struct evtchn_file *f, unsigned int remote_domain,
 	err = HYPERVISOR_event_channel_op(EVTCHNOP_bind_interdomain, &op);
 	if (err)
 		return err;
-	return evtchn_attach_spread(f, op.local_port);
+	return evtchn_attach_spread(f, op.local_port, &ours);
 }
 
 int evtchn_bind_unbound(struct evtchn_file *f, unsigned int remote_domain)
@@ -236,6 +264,9 @@ int evtchn_bind_unbound(struct evtchn_file *f, unsigned int remote_domain)
 	struct evtchn_alloc_unbound op = {
 		.dom = DOMID_SELF,
 		.remote_dom = remote_domain,
+	};
+	struct evtchn_status ours = {
+		.status = EVTCHNSTAT_unbound, .u.unbound.dom = remote_domain,
 	};
 	int err;
 
@@ -248,7 +279,7 @@ int evtchn_bind_unbound(struct evtchn_file *f, unsigned int remote_domain)
 	err = HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, &op);
 	if (err)
 		return err;
-	return evtchn_attach_spread(f, op.port);
+	return evtchn_attach_spread(f, op.port, &ours);
 }
 
 int evtchn_bind_static(struct evtchn_file *f, unsigned int port)
@@ -263,7 +294,7 @@ int evtchn_bind_static(struct evtchn_file *f, unsigned int port)
 	/* Bound by another file or by the kernel: sharing it is refused. */
 	if ((int)irq_from_evtchn(port) >= 0)
 		return -EBUSY;
-	return evtchn_attach(f, port, true);
+	return evtchn_attach(f, port, NULL);
 }
 
 int evtchn_unbind(struct evtchn_file *f, unsigned int port)
