@@ -5,17 +5,19 @@
 #   REPO    the repository (same path as on the host)
 #   KVER    the running dom0 kernel release
 #   MODDIR  $REPO/build/$KVER, where the project's modules are built
+#   VMLINUZ the dom0 kernel's image (/boot/vmlinuz-$KVER for a Debian kernel)
+#   KCONFIG its configuration (/boot/config-$KVER for a Debian kernel)
 #   LOGDIR  the run's log directory (kept on the host after the run)
 #   TEST_NAME  this test's name
 # and this file adds:
 #   TEST_LOGDIR   $LOGDIR/tests/$TEST_NAME, for files a test wants to keep
 #   GUEST_KERNEL  the guest kernel: dom0's release, uncompressed by run
-#                 (build/vm/KVER/vmlinux), or /boot/vmlinuz-$KVER
+#                 (build/vm/KVER/vmlinux), or $VMLINUZ
 
 : "${REPO:?run tests through tests/vm/run}"
 : "${TEST_NAME:=$(basename "$0" .sh)}"
 TEST_LOGDIR=$LOGDIR/tests/$TEST_NAME
-GUEST_KERNEL=${GUEST_KERNEL:-/boot/vmlinuz-$KVER}
+GUEST_KERNEL=${GUEST_KERNEL:-$VMLINUZ}
 mkdir -p "$TEST_LOGDIR"
 
 _vm_fails=0

@@ -31,7 +31,8 @@ initrd_add_modules() {
 	shift 2
 	for mod in "$@"; do
 		# --show-depends takes one module per call (further words are parameters).
-		modprobe -S "$kver" --show-depends "$mod" | while read -r line; do
+		# VM_MODROOT: a kernel's modules installed under another root.
+		modprobe ${VM_MODROOT:+-d "$VM_MODROOT"} -S "$kver" --show-depends "$mod" | while read -r line; do
 			case $line in
 			builtin*) continue ;;
 			insmod\ *) path=${line#insmod } path=${path%% *} ;;

@@ -140,7 +140,7 @@ done
 # held back (split: 1874 for 1888, 12, 1).
 data=/local/domain/$domid/data
 nbframes=$REPO/build/tests/nbframes
-hz=$(sed -n 's/^CONFIG_HZ=//p' "/boot/config-$KVER")
+hz=$(sed -n 's/^CONFIG_HZ=//p' "$KCONFIG")
 hz=${hz:-250}
 step_at() { nb_xs_wait "$data/nbh-step" "$1" "${2:-60}"; }
 step_go() { xenstore-write "$data/nbh-go" "$1"; }
