@@ -67,8 +67,14 @@ bb_guest() {
 		domid=$(guest_domid "$name")
 		xs_wait 150 "/local/domain/$domid/data/bb-ready" _bb_ready "$domid"
 		if [[ $(xenstore-read "/local/domain/$domid/data/bb-ready" 2>/dev/null) == 1 ]]; then
-			pass "guest $name (domain $domid) is up with its disks"
-			return 0
+			# Not in a subshell: gsh counts its commands (_bb_seq).
+			if _bb_disks "$name" "$domid"; then
+				pass "guest $name (domain $domid) is up with its disks: $_bb_disks_out"
+				_bb_live[$name]=$domid
+				return 0
+			fi
+			fail "guest $name (domain $domid) has its disks" "$_bb_disks_out"
+			return 1
 		fi
 		{
 			xenstore-ls -f "/local/domain/0/backend/vbd/$domid"
@@ -79,6 +85,54 @@ bb_guest() {
 		[[ $try -eq 2 ]] || guest_retry "$name" "$domid" "not serving within 150 s: $why"
 	done
 	fail "guest $name boots and serves" "not serving within 150 s, twice: $why (see tests/$TEST_NAME/$name.*)"
+	return 1
+}
+# guest_end_hook NAME (called by guest_shutdown and guest_destroy): a guest
+# bb_guest started must not have failed on its own: no GUEST-FAIL line
+# (its server's), kernel panic, BUG or oops on its console.
+declare -A _bb_live=()
+guest_end_hook() {
+	local name=$1 line n=0
+	[[ -n ${_bb_live[$name]:-} ]] || return 0
+	unset "_bb_live[$name]"
+	while IFS= read -r line; do
+		fail "guest $name fails on its own: ${line:0:200}"
+		n=$((n + 1))
+	done < <(tr -d '\r' <"$(guest_console "$name")" 2>/dev/null |
+		grep -E 'GUEST-FAIL|Kernel panic|BUG:|Oops' | head -n 5)
+	[[ $n -gt 0 ]] || pass "guest $name: no failure, BUG, oops or panic on its console"
+}
+
+# _bb_disks NAME DOMID: every disk the guest was given is connected at both
+# ends and is, in the guest and as the backend announced it, the size of
+# its backing device in dom0; _bb_disks_out says which ("xvda 131072
+# sectors, ...") or what is wrong.
+_bb_disks() {
+	local name=$1 be=/local/domain/0/backend/vbd/$2 d dev st fst sec want got
+	_bb_disks_out=''
+	for d in $(xenstore-list "$be" 2>/dev/null); do
+		dev=$(xenstore-read "$be/$d/dev" 2>/dev/null)
+		st=$(xenstore-read "$be/$d/state" 2>/dev/null)
+		fst=$(xenstore-read "/local/domain/$2/device/vbd/$d/state" 2>/dev/null)
+		sec=$(xenstore-read "$be/$d/sectors" 2>/dev/null)
+		want=$(blockdev --getsz "$(xenstore-read "$be/$d/params" 2>/dev/null)" 2>/dev/null)
+		if [[ $st != 4 || $fst != 4 ]]; then
+			_bb_disks_out="${dev:-vbd $d}: backend state ${st:-none}, frontend state ${fst:-none}, not 4"
+			return 1
+		fi
+		if ! gsh "$name" 30 "cat /sys/block/$dev/size"; then
+			_bb_disks_out="$dev: the guest has no /sys/block/$dev: $GOUT"
+			return 1
+		fi
+		got=${GOUT%% *}
+		if [[ -z $want || $sec != "$want" || $got != "$want" ]]; then
+			_bb_disks_out="$dev: backing device ${want:-unknown} sectors, the backend announced ${sec:-none}, the guest sees $got"
+			return 1
+		fi
+		_bb_disks_out+="${_bb_disks_out:+, }$dev $sec sectors"
+	done
+	[[ -n $_bb_disks_out ]] && return 0
+	_bb_disks_out="no disk under $be"
 	return 1
 }
 # _bb_states DOMID: each of its disks' backend and frontend states.

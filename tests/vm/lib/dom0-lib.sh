@@ -225,6 +225,7 @@ guest_collect() {
 # shutdown -w" returns once it has shut down, before xl has destroyed it.
 guest_shutdown() {
 	local deadline=$((SECONDS + ${2:-60}))
+	_guest_end "$1"
 	timeout "${2:-60}" xl shutdown -w "$1" >/dev/null 2>&1 || return 1
 	while guest_domid "$1" >/dev/null; do
 		[[ $SECONDS -lt $deadline ]] || return 1
@@ -282,5 +283,15 @@ guest_retry() {
 
 # guest_destroy NAME: hard stop; no error if the guest does not exist.
 guest_destroy() {
+	_guest_end "$1"
 	xl destroy "$1" >/dev/null 2>&1 || true
+}
+
+# _guest_end NAME: as a guest goes, a library's checks of it (its
+# guest_end_hook, if it defines one: blkback-lib.sh reads the console).
+_guest_end() {
+	if declare -F guest_end_hook >/dev/null; then
+		guest_end_hook "$1"
+	fi
+	return 0
 }
