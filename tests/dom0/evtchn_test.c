@@ -697,7 +697,13 @@ static int storm_sink(int domid, int secs)
 	report(after == before,
 	      "a storming guest costs dom0 no interrupt while its port is masked",
 	      "%ld interrupts", after - before);
-	report(worst < 1000000, "dom0 stays responsive during the storm",
+	/*
+	 * Worst overruns measured on the slow machine (6.1, 6.12, four runs):
+	 * 6 to 111 ms, TCG's own jitter; a bound of 500 ms leaves 2x for a
+	 * slower machine and 2x margin.  A dom0 CPU kept busy by the storm
+	 * overruns by seconds.
+	 */
+	report(worst < 500000, "dom0 stays responsive during the storm",
 	      "a 10 ms sleep overran by %ld us", worst);
 	printf("METRIC: evtchn guest storm: worst 10 ms sleep overrun %ld us\n",
 	       worst);

@@ -84,8 +84,11 @@ for round in 1 2 3; do
 	after[round]=$(avail)
 	note "round $round: MemAvailable $((after[round])) MiB after the destroy"
 done
+# Measured over five runs (6.1, 6.12): -2 to +1 MiB between rounds 1 and
+# 3; 55 keeps to 3 MiB over four guests.  A leak of a ring's pages or a
+# request pool per round shows above 4.
 grow=$((after[1] - after[3]))
-if [[ $grow -le 16 ]]; then
+if [[ $grow -le 4 ]]; then
 	pass "dom0's available memory back to its level after round 1 (${after[1]} -> ${after[3]} MiB)"
 else
 	fail "dom0's available memory back to its level after round 1" "${after[1]} -> ${after[3]} MiB: $grow MiB lost in 2 rounds"
