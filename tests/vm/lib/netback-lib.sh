@@ -82,12 +82,16 @@ _nb_xs_is() {
 # The hostile-netfront tests (56, 57) take over vifs of their guest $g
 # (domain $domid); nb_take and nb_fresh set devid, be (the backend's
 # xenstore directory) and vif (dom0's device) to the vif in use.
-# nb_take DEVID: make the guest's netfront let go of vif DEVID.
+# nb_take DEVID: make the guest's netfront let go of vif DEVID.  From 7.x
+# on, the guest's xenbus re-creates a device whose frontend state goes back
+# to Initialising ("state reset occurred, reconnecting"), as nbhostile's
+# does, and netfront would take the new one: drivers_autoprobe 0 keeps it
+# unbound.
 # shellcheck disable=SC2154 # g and domid are the caller's
 nb_take() {
 	local out
 	devid=$1 be=$(nb_backend "$domid" "$1") vif=vif$domid.$1
-	if out=$(gexec "$g" 30 "echo vif-$devid >/sys/bus/xen/drivers/vif/unbind && ! ls -d /sys/bus/xen/drivers/vif/vif-$devid 2>/dev/null") &&
+	if out=$(gexec "$g" 30 "echo 0 >/sys/bus/xen/drivers_autoprobe && echo vif-$devid >/sys/bus/xen/drivers/vif/unbind && ! ls -d /sys/bus/xen/drivers/vif/vif-$devid 2>/dev/null") &&
 		nb_xs_wait "$be/state" 6 20; then
 		pass "the guest's netfront let go of vif $devid (backend Closed)"
 	else
@@ -109,6 +113,11 @@ nb_fresh() {
 		return 1
 	fi
 	d=$(xl network-list "$g" 2>/dev/null | awk 'NR > 1 { d = $1 } END { print d }')
+	# Autoprobe is off since nb_take: netfront takes the new vif on demand.
+	out=$(gexec "$g" 30 "for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /sys/bus/xen/devices/vif-$d ] && break; sleep 1; done; echo vif-$d >/sys/bus/xen/drivers/vif/bind") || {
+		fail "the guest's netfront binds the fresh vif $d" "$out"
+		return 1
+	}
 	nb_xs_wait "$(nb_frontend "$domid" "$d")/state" 4 30 || {
 		fail "the guest's netfront connects the fresh vif $d" "frontend state $(xenstore-read "$(nb_frontend "$domid" "$d")/state" 2>&1)"
 		return 1

@@ -10,9 +10,12 @@
 # shellcheck source=SCRIPTDIR/../guest-lib.sh
 . /lib/guest-lib.sh
 
-# hostile DISK DEVID [--x86_32]: unbind DISK, then attack it.
+# hostile DISK DEVID [--x86_32]: unbind DISK, then attack it.  Autoprobe
+# off: from 7.x on, xenbus re-creates a device whose frontend state goes
+# back to Initialising, and blkfront would take the new one.
 hostile() {
-	if echo "vbd-$2" >/sys/bus/xen/drivers/vbd/unbind; then
+	if echo 0 >/sys/bus/xen/drivers_autoprobe &&
+		echo "vbd-$2" >/sys/bus/xen/drivers/vbd/unbind; then
 		gpass "$1 unbound from blkfront"
 	else
 		gfail "$1 unbound from blkfront" "echo vbd-$2 >/sys/bus/xen/drivers/vbd/unbind failed"
