@@ -8,6 +8,9 @@
  *   --static says whether the kernel under test offers BIND_STATIC.
  * Prints "PASS: evtchn: ..." / "FAIL: evtchn: ..." lines; exits 1 on a FAIL.
  *
+ * evtchn_test --fault-injection (a debug kernel only) fails each allocation
+ * and user copy of open and the bind ioctls in turn (fail-nth).
+ *
  * The guest event storm test runs it twice more:
  *   evtchn_test --storm-sink DOMID SECS     (dom0) binds a port for the
  *       guest, publishes it in the guest's xenstore (data/storm-port) and
@@ -607,6 +610,205 @@ static void test_release(void)
 	close(pipefd[1]);
 }
 
+/*
+ * Fault injection (a debug kernel: run --debug): /proc/thread-self/fail-nth
+ * fails the nth allocation or user copy this thread makes, so n = 1, 2, ...
+ * walks a call through each of its failure points, up to the first n the
+ * call completes without reaching.  A failed call must return an errno,
+ * give its port back to Xen and leave the file working.  Xen hands out the
+ * lowest free port, so a port kept by mistake shows as the next bind on
+ * the same file getting a higher one than before the walk.
+ */
+#define FAIL_NTH_MAX 2000
+
+static int fail_nth_fd = -1;
+
+/* Fail the nth fault point from now on; 0 disarms. */
+static int fail_nth_set(unsigned int n)
+{
+	char buf[16];
+	int len = snprintf(buf, sizeof(buf), "%u", n);
+
+	return pwrite(fail_nth_fd, buf, len, 0) == len ? 0 : -1;
+}
+
+/* Whether the armed fault fired (the file then reads 0); disarms it. */
+static int fail_nth_fired(void)
+{
+	char buf[16] = "";
+	/* With one point left, this read's own copy-out is it, and fails. */
+	ssize_t len = pread(fail_nth_fd, buf, sizeof(buf) - 1, 0);
+
+	fail_nth_set(0);
+	return len > 0 && atoi(buf) == 0;
+}
+
+/* The port the next bind on fd gets (it is bound and unbound), or -errno. */
+static int lowest_free_port(int fd)
+{
+	int p = bind_unbound(fd, 0);
+
+	if (p >= 0)
+		unbind(fd, p);
+	return p;
+}
+
+/*
+ * lowest_free_port(), given up to a second to come down to @base: Xen
+ * marks a fresh interdomain port pending, and (FIFO ABI) a closed port
+ * stays busy until dom0's upcall has taken its event off the queue.
+ */
+static int settled_free_port(int fd, int base)
+{
+	int p = lowest_free_port(fd), i;
+
+	for (i = 0; i < 100 && p > base; i++) {
+		usleep(10000);
+		p = lowest_free_port(fd);
+	}
+	return p;
+}
+
+enum fi_bind { FI_UNBOUND, FI_INTERDOMAIN, FI_VIRQ };
+
+static int fi_do_bind(enum fi_bind which, int fd, int remote_port)
+{
+	switch (which) {
+	case FI_UNBOUND:
+		return bind_unbound(fd, 0);
+	case FI_INTERDOMAIN:
+		return bind_interdomain(fd, 0, remote_port);
+	default:
+		return bind_virq(fd, VIRQ_TBUF);
+	}
+}
+
+/*
+ * Whether the kernel logged, since the last call, that it left @port open
+ * for domain 0: the one port a failed bind keeps, by design (an unbound
+ * port whose irq could not be allocated; see README, "Differences").
+ */
+static int kmsg_fd = -1;
+
+static int kmsg_says_left_open(int port)
+{
+	char rec[1024], want[64];
+	ssize_t len;
+	int found = 0;
+
+	snprintf(want, sizeof(want), "port %d for domain 0 left open", port);
+	for (;;) {
+		len = read(kmsg_fd, rec, sizeof(rec) - 1);
+		if (len < 0 && errno == EPIPE)
+			continue;	/* records lost to wrapping: read on */
+		if (len <= 0)
+			break;
+		rec[len] = '\0';
+		found |= strstr(rec, want) != NULL;
+	}
+	return found;
+}
+
+static void fault_walk_bind(const char *what, enum fi_bind which)
+{
+	int fa = open_dev("xt-fi-a"), fb = open_dev("xt-fi-b");
+	int remote = bind_unbound(fb, 0);	/* BIND_INTERDOMAIN's other end */
+	int base = lowest_free_port(fa), next = base;
+	int n, rc = -1, fired = 1, points = 0, failed = 0, left_open = 0, err = 0;
+
+	for (n = 1; n <= FAIL_NTH_MAX && fired; n++) {
+		if (fail_nth_set(n)) {
+			err = errno;
+			break;
+		}
+		rc = fi_do_bind(which, fa, remote);
+		fired = fail_nth_fired();
+		points += fired;
+		if (rc >= 0)
+			unbind(fa, rc);
+		else if (fired)
+			failed++;
+		else
+			break;	/* failed with no fault injected */
+		next = settled_free_port(fa, base);
+		if (next > base && rc < 0 && which == FI_UNBOUND &&
+		    kmsg_says_left_open(base)) {
+			left_open++;
+			base = next;
+			continue;
+		}
+		if (next < 0 || next > base)
+			break;
+	}
+	report(!err && remote >= 0 && base >= 0, "fault injection set-up",
+	       "%s: fail-nth: %s", what, strerror(err));
+	report(next >= 0 && next <= base,
+	       "a failed bind gives its port back and leaves the file working",
+	       "%s, fault %d: the next bind got %d, %d before the walk",
+	       what, n, next, base);
+	report(!fired && rc >= 0 && failed > 0,
+	       "every fault point of a bind walked: each failure an errno",
+	       "%s, fault %d: rc %d, fired %d, %d failed", what, n, rc, fired, failed);
+	printf("# %s: %d fault points, %d failed with an errno, %d left a port open with a warning\n",
+	       what, points, failed, left_open);
+	close(fa);
+	close(fb);
+}
+
+/* open() under each fault: an errno or a file that binds. */
+static void fault_walk_open(void)
+{
+	int probe = open_dev("xt-fi-open");
+	int base = lowest_free_port(probe), next = base;
+	int n, fd = -1, fired = 1, points = 0, failed = 0;
+
+	for (n = 1; n <= FAIL_NTH_MAX && fired; n++) {
+		if (fail_nth_set(n))
+			break;
+		fd = open(DEV, O_RDWR);
+		fired = fail_nth_fired();
+		points += fired;
+		if (fd < 0 && !fired)
+			break;
+		if (fd < 0) {
+			failed++;
+			continue;
+		}
+		next = settled_free_port(fd, base);
+		close(fd);
+		if (next < 0 || next > base)
+			break;
+	}
+	report(!fired && fd >= 0 && failed > 0 && next >= 0 && next <= base,
+	       "open under every fault: an errno or a working file",
+	       "fault %d: fd %d, fired %d, next port %d (base %d)", n, fd, fired,
+	       next, base);
+	printf("# open: %d fault points, %d failed with an errno\n", points, failed);
+	close(probe);
+}
+
+static int test_fault_injection(void)
+{
+	fail_nth_fd = open("/proc/thread-self/fail-nth", O_RDWR);
+	if (fail_nth_fd < 0) {
+		printf("FAIL: evtchn: fault injection: /proc/thread-self/fail-nth: %s\n",
+		       strerror(errno));
+		return 1;
+	}
+	kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	if (kmsg_fd < 0 || lseek(kmsg_fd, 0, SEEK_END) < 0) {
+		printf("FAIL: evtchn: fault injection: /dev/kmsg: %s\n", strerror(errno));
+		return 1;
+	}
+	fault_walk_open();
+	fault_walk_bind("BIND_UNBOUND_PORT", FI_UNBOUND);
+	fault_walk_bind("BIND_INTERDOMAIN", FI_INTERDOMAIN);
+	fault_walk_bind("BIND_VIRQ", FI_VIRQ);
+	close(kmsg_fd);
+	close(fail_nth_fd);
+	return failures ? 1 : 0;
+}
+
 /* One notify round trip: fb -> fa, read, unmask, fa -> fb, read, unmask. */
 static void bench_roundtrip(void)
 {
@@ -725,6 +927,10 @@ int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "--storm-source"))
 		return storm_source(atoi(argv[2]), atoi(argv[3]));
+	if (argc == 2 && !strcmp(argv[1], "--fault-injection")) {
+		setvbuf(stdout, NULL, _IOLBF, 0);
+		return test_fault_injection();
+	}
 	if (argc == 4 && !strcmp(argv[1], "--storm-sink")) {
 		setvbuf(stdout, NULL, _IOLBF, 0);
 		return storm_sink(atoi(argv[2]), atoi(argv[3]));
@@ -734,9 +940,10 @@ int main(int argc, char **argv)
 			kernel_has_static = 1;
 		else if (strcmp(argv[i], "--static=no")) {
 			fprintf(stderr, "usage: %s [--static=yes|no]\n"
+				"       %s --fault-injection\n"
 				"       %s --storm-sink DOMID SECS\n"
 				"       %s --storm-source PORT SECS\n",
-				argv[0], argv[0], argv[0]);
+				argv[0], argv[0], argv[0], argv[0]);
 			return 2;
 		}
 	}
