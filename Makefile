@@ -12,6 +12,9 @@
 #                     ends with "N passed, M failed"
 #   make check-full   the same with every VM test on both kernels (before an
 #                     issue is resolved)
+#   make check-debug  every VM test on a debug dom0 kernel built from
+#                     linux-source-6.12 (lockdep, KFENCE, kmemleak...; the
+#                     first build takes some 40 minutes, then it is kept)
 #   make install      DKMS add/build/install for every kernel with headers
 #   make uninstall    remove it from DKMS (the in-tree modules come back)
 #   make bench        benchmarks, ours against the in-tree modules in one
@@ -36,7 +39,8 @@ KVERS := $(notdir $(patsubst %/build,%,$(wildcard /lib/modules/*/build)))
 endif
 kdir_of = $(or $(KDIR),/lib/modules/$(1)/build)
 
-.PHONY: all modules dkms dkms-clean install uninstall lint check check-full bench tests \
+.PHONY: all modules dkms dkms-clean install uninstall lint check check-full check-debug \
+	bench tests \
 	clean $(KVERS)
 
 all modules: $(KVERS)
@@ -76,6 +80,10 @@ check-full:
 	tests/install-deps
 	$(MAKE) all tests
 	XDB_LANE=full tests/check
+
+check-debug:
+	tests/install-deps
+	tests/check-debug
 
 bench: all tests
 	tests/bench/run --kernel 6.1
