@@ -43,14 +43,32 @@ static long gntdev_ioctl_map(struct gntdev_file *f,
 	err = gntdev_map_publish(f, map);
 	if (!err) {
 		op.index = map->index << PAGE_SHIFT;
-		if (copy_to_user(uarg, &op, sizeof(op))) {
-			gntdev_map_unlist(f, map);
-			err = -EFAULT;
-		}
+		gntdev_map_get(map);	/* ours; the list holds the first */
 	}
 	mutex_unlock(&f->lock);
-	if (err)
+	if (err) {
 		gntdev_map_put(map);
+		return err;
+	}
+
+	/*
+	 * Not under f->lock: a fault on @uarg takes mmap_lock, which mmap()
+	 * holds when it takes f->lock.  Meanwhile another thread may have
+	 * unmapped the map by its index: then it is no longer listed.
+	 */
+	if (copy_to_user(uarg, &op, sizeof(op))) {
+		bool listed;
+
+		err = -EFAULT;
+		mutex_lock(&f->lock);
+		listed = !list_empty(&map->link);
+		if (listed)
+			gntdev_map_unlist(f, map);
+		mutex_unlock(&f->lock);
+		if (listed)
+			gntdev_map_put(map);
+	}
+	gntdev_map_put(map);
 	return err;
 }
 

@@ -696,6 +696,7 @@ static void test_efault(int fd)
 	expect_errno("MAP_GRANT_REF in read-only memory (index not returned)",
 		     xioctl(fd, IOCTL_GNTDEV_MAP_GRANT_REF, ro), EFAULT);
 	munmap(ro, PAGE);
+	expect_stats("the map whose index was not returned is freed at once", 0, 0);
 
 	/* GET_OFFSET_FOR_VADDR cannot write its answer. */
 	{
