@@ -173,11 +173,15 @@ static int gntdev_release(struct inode *inode, struct file *file)
 {
 	struct gntdev_file *f = file->private_data;
 	struct gntdev_map *map, *next;
+	LIST_HEAD(maps);
 
 	/* No more ioctls can come; VMAs and dma-bufs keep their maps alive. */
 	gntdev_dmabuf_release_file(f);
-	list_for_each_entry_safe(map, next, &f->maps, link) {
-		gntdev_map_unlist(f, map);
+	mutex_lock(&f->lock);
+	list_splice_init(&f->maps, &maps);
+	mutex_unlock(&f->lock);
+	list_for_each_entry_safe(map, next, &maps, link) {
+		list_del_init(&map->link);
 		gntdev_map_put(map);
 	}
 	kfree(f);
