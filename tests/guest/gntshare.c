@@ -23,8 +23,9 @@
  *   noevent                   no event is pending (waits 0.5 s)
  *   done                      exit
  *
- * Usage: gntshare NPAGES.  Exits 0 if every check passed, 1 if one failed,
- * 2 if it could not set up or dom0 went quiet.
+ * Usage: gntshare NPAGES IDLE_SECONDS.  Exits 0 if every check passed, 1 if
+ * one failed, 2 if it could not set up or dom0 sent no command for
+ * IDLE_SECONDS (dom0 is gone; a debug dom0 needs longer).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -46,7 +47,6 @@ typedef uint16_t domid_t;	/* the UAPI headers expect it from the includer */
 
 #define PAGE		4096
 #define MAGIC		0x47534852u	/* "GSHR": the first word of each page */
-#define IDLE_LIMIT_MS	180000		/* dom0 silent this long: give up */
 
 /*
  * Patterns, the same in tests/dom0/gntdev_test.c.  Page i, byte j: the
@@ -70,6 +70,7 @@ static uint8_t dom0_byte(unsigned int seed, unsigned int j)
 }
 
 static unsigned int npages;
+static long idle_limit_ms;	/* dom0 silent this long: give up */
 static uint8_t *pages;		/* the granted pages, mmap()ed from gntalloc */
 static int evtchn_fd;
 static int failed;
@@ -338,8 +339,8 @@ static int serve(void)
 				return failed;
 			continue;
 		}
-		if (now_ms() - idle_since > IDLE_LIMIT_MS) {
-			fail_why("no command from dom0 for %d s", IDLE_LIMIT_MS / 1000);
+		if (now_ms() - idle_since > idle_limit_ms) {
+			fail_why("no command from dom0 for %ld s", idle_limit_ms / 1000);
 			gfail("dom0 drives the test");
 			return 2;
 		}
@@ -414,14 +415,18 @@ static int publish(const uint32_t *refs, int port)
 int main(int argc, char **argv)
 {
 	uint32_t *refs;
+	long idle_s;
 	int port;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	npages = argc == 2 ? strtoul(argv[1], NULL, 0) : 0;
-	if (npages < 1 || npages > 1024) {
-		fprintf(stderr, "usage: %s NPAGES (1..1024)\n", argv[0]);
+	npages = argc == 3 ? strtoul(argv[1], NULL, 0) : 0;
+	idle_s = argc == 3 ? strtol(argv[2], NULL, 0) : 0;
+	if (npages < 1 || npages > 1024 || idle_s < 1 || idle_s > 3600) {
+		fprintf(stderr, "usage: %s NPAGES (1..1024) IDLE_SECONDS (1..3600)\n",
+			argv[0]);
 		return 2;
 	}
+	idle_limit_ms = idle_s * 1000;
 	refs = calloc(npages, sizeof(*refs));
 	xs_fd = open("/dev/xen/xenbus", O_RDWR);
 	if (!refs || xs_fd < 0) {

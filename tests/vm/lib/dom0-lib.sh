@@ -128,6 +128,7 @@ guest_create() {
 		initrd=$GUEST_INITRD_DIR/guest-initrd-$test.cpio
 	local extra="console=hvc0${test:+ guest_test=$test}${ip:+ guest_ip=$ip}"
 	[[ $wait -eq 1 ]] && extra+=" guest_wait=1"
+	[[ ${VM_LIMIT_SCALE:-1} -eq 1 ]] || extra+=" guest_limit_scale=$VM_LIMIT_SCALE"
 	extra+=${cmdline:+ $cmdline}
 	local -a cfg=(
 		"name=\"$name\""
