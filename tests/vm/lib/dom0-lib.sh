@@ -11,13 +11,15 @@
 #   TEST_NAME  this test's name
 # and this file adds:
 #   TEST_LOGDIR   $LOGDIR/tests/$TEST_NAME, for files a test wants to keep
-#   GUEST_KERNEL  the guest kernel: dom0's release, uncompressed by run
-#                 (build/vm/KVER/vmlinux), or $VMLINUZ
+#   GUEST_KERNEL  the guest kernel (dom0's, or run's --guest-kernel),
+#                 uncompressed by run (build/vm/KVER/vmlinux), or $VMLINUZ
+#   GUEST_VMLINUZ its compressed image, for HVM guests (default $VMLINUZ)
 
 : "${REPO:?run tests through tests/vm/run}"
 : "${TEST_NAME:=$(basename "$0" .sh)}"
 TEST_LOGDIR=$LOGDIR/tests/$TEST_NAME
 GUEST_KERNEL=${GUEST_KERNEL:-$VMLINUZ}
+GUEST_VMLINUZ=${GUEST_VMLINUZ:-$VMLINUZ}
 mkdir -p "$TEST_LOGDIR"
 
 _vm_fails=0

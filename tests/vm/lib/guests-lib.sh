@@ -25,7 +25,7 @@ mg_guest() {
 	local -a cfg=("type=\"$type\"" "memory=$MG_MEM" "maxmem=$MG_MEM"
 		"disk=['phy:$disk,xvda,w']")
 	if [[ $type == hvm ]]; then
-		cfg+=("kernel=\"$VMLINUZ\"" 'vnc=0')
+		cfg+=("kernel=\"$GUEST_VMLINUZ\"" 'vnc=0')
 		boot=300
 		# QEMU gives the guest an emulated twin of each NIC (unplugged
 		# once the PV drivers start) on a tap device: "could not open
