@@ -146,9 +146,16 @@ nb_vif_gone() {
 # received, with 0-5.8 % lost and once 41 % (dom0 -> guest, the guest's
 # vCPU starved: the loss is its socket's, not the vif's).  TCP and UDP
 # must reach a quarter of the slowest run seen (2x for a slower machine,
-# 2x margin); a backend that stalls or drops moves far less.
+# 2x margin); a backend that stalls or drops moves far less.  A debug
+# dom0 (slub_debug, KFENCE and kmemleak on every skb) moved TCP at
+# 26-482 Mbit/s and UDP at 7.5 in 51 (2026-12-04; 7.0 and 2.6 with debug
+# guests): a quarter of the slowest there.
 NB_IPERF_MIN_MBPS=16
 NB_UDP_MIN_MBPS=2
+if [[ ${VM_DEBUG:-0} -ne 0 ]]; then
+	NB_IPERF_MIN_MBPS=2
+	NB_UDP_MIN_MBPS=0.6
+fi
 NB_UDP_MAX_LOSS=50
 nb_iperf() {
 	local what=$1 ip=$2 secs=$3 json bps bytes lost
