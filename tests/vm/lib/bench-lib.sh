@@ -79,65 +79,42 @@ bench_metric() {
 	pass "benchmark $name measured for both copies"
 }
 
-# The backend's cost, counted in dom0 around a piece of work:
-# - dom0 CPU time as dom0 accounts it (/proc/stat: user, nice, system,
-#   irq, softirq of all CPUs), all of it: the ring threads, softirq,
-#   interrupts, workqueues, and whatever else ran (the same for both
-#   copies);
-# - dom0's vCPU time as Xen accounts it (xl vcpu-list, 0.1 s steps),
-#   which includes the hypervisor's work on dom0's hypercalls;
-# - calls of the grant-table functions both copies use (gnttab_map_refs,
-#   gnttab_unmap_refs, gnttab_batch_copy: one hypercall each) and the
-#   grant operations they carry, counted by kprobes with histogram
-#   triggers, so that nothing is written to the trace buffer;
-# - notifications sent to guests (notify_remote_via_irq);
+# The backend's cost, counted around a piece of work in the domain that
+# runs the backend, BENCH_COST_DOMAIN (default Domain-0; a driver
+# domain's counters are read through its agent, gexec):
+# - its CPU time as its own kernel accounts it (/proc/stat: user, nice,
+#   system, irq, softirq of all CPUs), all of it: the ring threads,
+#   softirq, interrupts, workqueues, and whatever else ran (the same for
+#   both copies);
+# - its vCPU time as Xen accounts it (xl vcpu-list, 0.1 s steps), which
+#   includes the hypervisor's work on its hypercalls;
+# - calls of the grant-table functions both copies use and the grant
+#   operations they carry, and notifications sent (kprobes with histogram
+#   triggers: tests/vm/guest/cost-counters.sh);
 # - interrupts of the backend's event channels (/proc/interrupts lines
 #   whose name matches the bench's ERE).
-_bench_tr=/sys/kernel/tracing
-_bench_probes=(
-	"map gnttab_map_refs n=\$arg4:u32"
-	"unmap gnttab_unmap_refs n=\$arg4:u32"
-	"copy gnttab_batch_copy n=\$arg2:u32"
-	"notify notify_remote_via_irq"
-)
+_bench_counters=$REPO/tests/vm/guest/cost-counters.sh
+
+# _bench_run ARG...: cost-counters.sh ARG... in BENCH_COST_DOMAIN.
+_bench_run() {
+	if [[ ${BENCH_COST_DOMAIN:-Domain-0} == Domain-0 ]]; then
+		sh "$_bench_counters" "$@"
+	else
+		gexec "$BENCH_COST_DOMAIN" 30 "sh /lib/cost-counters.sh $(printf '%q ' "$@")"
+	fi
+}
 
 # bench_cost_setup: the kprobes and their histograms; fails if the kernel
 # cannot have them (counts are then missing from the METRIC lines).
 bench_cost_setup() {
-	local p name vals
-	mountpoint -q "$_bench_tr" || mount -t tracefs nodev "$_bench_tr" || return 1
-	for p in "${_bench_probes[@]}"; do
-		name=${p%% *}
-		echo "p:xdbcost/$name ${p#* }" >>"$_bench_tr/kprobe_events" || return 1
-		vals=hitcount
-		[[ $p == *n=* ]] && vals=hitcount,n
-		echo "hist:keys=common_pid:vals=$vals:size=1024" \
-			>"$_bench_tr/events/xdbcost/$name/trigger" || return 1
-	done
-}
-
-# _bench_hist NAME: "calls entries" counted so far by probe NAME.
-_bench_hist() {
-	awk '/hitcount:/ {
-		for (i = 1; i < NF; i++) {
-			if ($i == "hitcount:") h += $(i + 1)
-			if ($i == "n:") n += $(i + 1)
-		}
-	} END { printf "%d %d\n", h, n }' "$_bench_tr/events/xdbcost/$1/hist" 2>/dev/null
+	_bench_run setup >/dev/null
 }
 
 # _bench_snap IRQ_ERE: the counters now, "NAME=VALUE" words.
 _bench_snap() {
-	local c e n
-	awk '/^cpu / { printf "cpu_us=%d ", ($2 + $3 + $4 + $7 + $8) * 1000000 / '"$(getconf CLK_TCK)"' }' /proc/stat
-	xl vcpu-list Domain-0 2>/dev/null |
-		awk 'NR > 1 { t += $6 } END { printf "xen_us=%d ", t * 1000000 }'
-	for n in map unmap copy notify; do
-		read -r c e < <(_bench_hist "$n")
-		printf '%s_calls=%d %s_ops=%d ' "$n" "${c:-0}" "$n" "${e:-0}"
-	done
-	ERE=$1 awk '$NF ~ ENVIRON["ERE"] { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i }
-		END { printf "irqs=%d\n", n }' /proc/interrupts
+	_bench_run snap "$1"
+	xl vcpu-list "${BENCH_COST_DOMAIN:-Domain-0}" 2>/dev/null |
+		awk 'NR > 1 { t += $6 } END { printf "xen_us=%.0f\n", t * 1000000 }'
 }
 
 # _bench_per VALUE UNITS: VALUE per unit.
@@ -182,8 +159,10 @@ bench_cost_end() {
 # bench_cost_metrics BENCH NAME UNIT: the cost METRIC lines of NAME, per
 # UNIT ("IO", "MB", "transaction").
 bench_cost_metrics() {
-	bench_metric "$1" "$2/cpu-us" "dom0 CPU us/$3" cost
-	bench_metric "$1" "$2/xen-us" "Xen-accounted dom0 us/$3" cost
+	local dom=dom0
+	[[ ${BENCH_COST_DOMAIN:-Domain-0} == Domain-0 ]] || dom=$BENCH_COST_DOMAIN
+	bench_metric "$1" "$2/cpu-us" "$dom CPU us/$3" cost
+	bench_metric "$1" "$2/xen-us" "Xen-accounted $dom us/$3" cost
 	bench_metric "$1" "$2/grant-ops" "grant ops/$3" cost
 	bench_metric "$1" "$2/grant-calls" "grant hypercalls/$3" cost
 	bench_metric "$1" "$2/notifications" "notifications/$3" cost
