@@ -49,12 +49,13 @@ attach() {
 		xl network-attach "$g" bridge=xenbr0 || return 1
 	done
 	for i in "${!names[@]}"; do
-		gexec "${names[i]}" 90 "n=0; while [ \$n -lt 200 ]; do
-				e=\$(ls /sys/class/net | grep -m 1 '^eth'); [ -b /dev/xvda ] && [ -n \"\$e\" ] && break
-				n=\$((n + 1)); sleep 0.3
-			done
-			ip addr flush dev \$e && ip addr add $(guest_ip "$i")/24 dev \$e && ip link set \$e up &&
-			dd if=/dev/xvda of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null &&
+		# One line: the agent's xenstore-read escapes newlines.
+		gexec "${names[i]}" 90 "n=0; while [ \$n -lt 200 ]; do \
+				e=\$(ls /sys/class/net | grep -m 1 '^eth'); [ -b /dev/xvda ] && [ -n \"\$e\" ] && break; \
+				n=\$((n + 1)); sleep 0.3; \
+			done; \
+			ip addr flush dev \$e && ip addr add $(guest_ip "$i")/24 dev \$e && ip link set \$e up && \
+			dd if=/dev/xvda of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null && \
 			ping -c 1 -W 10 10.99.0.1 >/dev/null" >/dev/null || return 1
 	done
 }
