@@ -5,13 +5,16 @@
 # left unloaded at bring-up (its bench-boot line says --unloaded xen-gntdev
 # --no-toolstack), then each copy is loaded in turn and
 # build/tests/gntdev_bench measures it.  Five rounds, the order flipping
-# each time so neither copy always runs first; each copy's best run
-# counts, which filters out load from outside the VM (single runs of a
-# copy differ by several percent: map_64 17.1 to 18.2 us/grant in one
-# boot); ratios > 1 mean ours is faster.
+# each time so neither copy always runs first (single runs of a copy
+# differ by several percent: map_64 17.1 to 18.2 us/grant in one boot).
+# METRIC lines give each copy's median and range and the ratio of the
+# medians with the range of the per-round ratios; > 1 means ours is
+# faster.
 set -uo pipefail
 # shellcheck source=../../vm/lib/dom0-lib.sh
 . "$REPO/tests/vm/lib/dom0-lib.sh"
+# shellcheck source=../../vm/lib/bench-lib.sh
+. "$REPO/tests/vm/lib/bench-lib.sh"
 
 bench=$REPO/build/tests/gntdev_bench
 ours=$MODDIR/xen-gntdev/xen-gntdev.ko
@@ -21,7 +24,7 @@ modprobe xen-gntalloc || { fail "modprobe xen-gntalloc"; exit 1; }
 # load COPY: ours or in-tree, proven live by build-id.
 load() { load_copy "$1" xen-gntdev; }
 
-declare -A best
+declare -A units
 for round in 1 2 3 4 5; do
 	order="ours in-tree"
 	[[ $((round % 2)) == 0 ]] && order="in-tree ours"
@@ -38,29 +41,14 @@ for round in 1 2 3 4 5; do
 		[[ $rc -le 1 ]] || fail "gntdev_bench on $copy" "exited $rc"
 		rmmod xen_gntdev || fail "rmmod $copy xen-gntdev"
 		while read -r _ name value unit; do
-			key=$copy/$name
-			# Lower is better for us/grant, higher for MB/s.
-			if [[ -z ${best[$key]:-} ]] ||
-				{ [[ $unit == us/grant ]] && awk "BEGIN{exit !($value < ${best[$key]})}"; } ||
-				{ [[ $unit == MB/s ]] && awk "BEGIN{exit !($value > ${best[$key]})}"; }; then
-				best[$key]=$value
-			fi
-			best[unit/$name]=$unit
+			bench_keep "$copy" "$name" "$round" "$value"
+			units[$name]=$unit
 		done < <(echo "$out" | grep '^BENCH: ')
 	done
 done
 
 for name in map_1 map_64 copy_from_foreign copy_to_foreign; do
-	o=${best[ours/$name]:-} i=${best[in-tree/$name]:-} unit=${best[unit/$name]:-}
-	if [[ -z $o || -z $i ]]; then
-		fail "benchmark $name measured for both copies"
-		continue
-	fi
-	if [[ $unit == us/grant ]]; then
-		ratio=$(awk "BEGIN{printf \"%.2f\", $i / $o}")
-	else
-		ratio=$(awk "BEGIN{printf \"%.2f\", $o / $i}")
-	fi
-	echo "METRIC: gntdev $name: ours $o $unit, in-tree $i $unit, speed ratio ours/in-tree $ratio"
-	pass "benchmark $name measured for both copies"
+	unit=${units[$name]:-?} kind=rate
+	[[ $unit == us/grant ]] && kind="time"
+	bench_metric gntdev "$name" "$unit" "$kind"
 done

@@ -1,11 +1,11 @@
 #!/bin/bash
-# vm-timeout: 1200
+# vm-timeout: 2400
 # bench-boot: --unloaded xen-blkback
 # xen-blkback, ours against the kernel's own: the module is left unloaded
 # at bring-up, then each copy is loaded in turn (with the guest destroyed
-# and the module removed in between), in four rounds ordered ours/in-tree,
-# in-tree/ours, in-tree/ours, ours/in-tree, so that a drift over the
-# boot weighs on both copies alike. A PV guest runs fio on a RAM disk (brd,
+# and the module removed in between), in six rounds ordered ours/in-tree,
+# in-tree/ours, in-tree/ours, ours/in-tree, ours/in-tree, in-tree/ours, so
+# that a drift over the boot weighs on both copies alike. A PV guest runs fio on a RAM disk (brd,
 # filled first so that reads touch real pages): 4 KiB random reads and
 # writes at iodepth 1 and 32 (IOPS), 1 MiB sequential reads and writes at
 # iodepth 8 (MB/s), five seconds each. The vCPUs, the ring's thread and its
@@ -23,6 +23,8 @@ set -uo pipefail
 . "$REPO/tests/vm/lib/dom0-lib.sh"
 # shellcheck source=../../vm/lib/blkback-lib.sh
 . "$REPO/tests/vm/lib/blkback-lib.sh"
+# shellcheck source=../../vm/lib/bench-lib.sh
+. "$REPO/tests/vm/lib/bench-lib.sh"
 
 ours=$MODDIR/xen-blkback/xen-blkback.ko
 g=bb-bench
@@ -46,11 +48,6 @@ trap 'rc=$?; cleanup; (exit $rc); _vm_exit' EXIT
 
 # load COPY: ours or in-tree, proven live by build-id.
 load() { load_copy "$1" xen-blkback; }
-# dom0_irqs: events the vbd's event channels brought dom0, over all CPUs
-# (both copies name their interrupt blkif-backend).
-dom0_irqs() {
-	awk '/blkif-backend/ { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i } END { print n + 0 }' /proc/interrupts
-}
 # ring_ns: CPU time the ring's thread has used (ns).
 ring_ns() {
 	awk '{ print $1 }' "/proc/$ring_pid/schedstat" 2>/dev/null || echo 0
@@ -61,17 +58,6 @@ figure() {
 	read -r iops kib <<<"$2"
 	if [[ $1 == IOPS ]]; then echo "$iops"; else awk "BEGIN{printf \"%.1f\", $kib / 1024}"; fi
 }
-# keep KEY VALUE: one more round's value for KEY; median KEY: their median.
-declare -A vals
-keep() {
-	vals[$1]+=" $2"
-}
-median() {
-	[[ -n ${vals[$1]:-} ]] || return 0
-	tr ' ' '\n' <<<"${vals[$1]# }" | sort -g |
-		awk '{ v[NR] = $1 } END { printf "%.1f\n", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
 # Placement: dom0's vCPU n on CPU n, the guest on CPU 1, the ring's thread
 # and interrupt on dom0's vCPU 0 (the bed has 2 CPUs for 3 vCPUs).
 if ! { xl vcpu-pin Domain-0 0 0 && xl vcpu-pin Domain-0 1 1; }; then
@@ -99,22 +85,24 @@ bb_brd 1 64 || { fail "brd RAM disk /dev/ram0"; exit 1; }
 dd if=/dev/urandom of=/dev/ram0 bs=1M count=64 oflag=direct status=none
 
 # The limit: the same jobs on the RAM disk in dom0 (and a warm-up).
+declare -A limit
 for j in "${jobs[@]}"; do
 	read -r name rw bs qd unit <<<"$j"
 	out=$(fio --name=perf --filename=/dev/ram0 --direct=1 --ioengine=libaio --rw="$rw" \
 		--bs="$bs" --iodepth="$qd" --runtime="$secs" --time_based --ramp_time=1 \
 		--output-format=terse --terse-version=3 | awk -F';' '{ printf "%d %d\n", $8 + $49, $7 + $48 }')
-	keep "dom0/$name" "$(figure "$unit" "$out")"
+	limit[$name]="$(figure "$unit" "$out") $unit"
 done
 
+bench_cost_setup || fail "kprobes counting grant operations and notifications"
 copies=(ours in-tree)
 if [[ ! -f $ours ]]; then
 	fail "our xen-blkback is built" "$ours missing: measuring the in-tree copy alone"
 	copies=(in-tree)
 fi
-for round in 1 2 3 4; do
+for round in 1 2 3 4 5 6; do
 	order=("${copies[@]}")
-	[[ ($round == 2 || $round == 3) && ${#copies[@]} == 2 ]] && order=(in-tree ours)
+	[[ $round =~ ^[236]$ && ${#copies[@]} == 2 ]] && order=(in-tree ours)
 	for copy in "${order[@]}"; do
 		if ! load "$copy"; then
 			fail "load $copy xen-blkback (round $round)"
@@ -127,13 +115,17 @@ for round in 1 2 3 4; do
 			note "round $round $copy: persistent back $(bb_key "$be/feature-persistent") front $(bb_key "$fe/feature-persistent"), ring order $(bb_key "$fe/ring-page-order"), queues $(bb_key "$fe/multi-queue-num-queues") (empty: the default)"
 			for j in "${jobs[@]}"; do
 				read -r name rw bs qd unit <<<"$j"
-				d0=$(dom0_irqs) c0=$(ring_ns)
+				c0=$(ring_ns)
+				bench_cost_begin blkif-backend
 				if GSH_QUIET=$((secs + 1)) gsh "$g" $((secs * 3 + 30)) fioperf xvda "$rw" "$bs" "$qd" "$secs" &&
 					[[ $GOUT =~ ^[0-9]+\ [0-9]+ ]]; then
 					v=$(figure "$unit" "$GOUT")
 					ios=$(($(cut -d' ' -f1 <<<"$GOUT") * (secs + 1)))
-					note "round $round $copy $name: $v $unit, dom0 events/IO $(awk "BEGIN{printf \"%.2f\", ($(dom0_irqs) - $d0) / $ios}"), ring thread CPU $(awk "BEGIN{printf \"%.1f\", ($(ring_ns) - $c0) / 1000 / $ios}") us/IO"
-					keep "$copy/$name" "$v"
+					bench_cost_end "$copy" "$name" "$round" "$ios"
+					c=$(_bench_per $(($(ring_ns) - c0)) $((ios * 1000)))
+					note "round $round $copy $name: $v $unit, ring thread CPU $c us/IO"
+					bench_keep "$copy" "$name/ring-us" "$round" "$c"
+					bench_keep "$copy" "$name" "$round" "$v"
 				else
 					fail "$copy round $round: fio $name in the guest" "$GOUT"
 				fi
@@ -152,13 +144,8 @@ done
 
 for j in "${jobs[@]}"; do
 	read -r name rw bs qd unit <<<"$j"
-	o=$(median "ours/$name") i=$(median "in-tree/$name") l=$(median "dom0/$name")
-	if [[ -n $o && -n $i ]]; then
-		ratio=$(awk "BEGIN{printf \"%.2f\", $o / $i}")
-		echo "METRIC: blkback $name: ours $o $unit, in-tree $i $unit, speed ratio ours/in-tree $ratio (brd in dom0: $l $unit)"
-		pass "benchmark $name measured for both copies"
-	else
-		echo "METRIC: blkback $name: ours ${o:-not measured}, in-tree ${i:-not measured} $unit, speed ratio ours/in-tree n/a (brd in dom0: $l $unit)"
-		fail "benchmark $name ratio ours/in-tree" "ours ${o:-not measured}, in-tree ${i:-not measured}"
-	fi
+	note "$name: brd in dom0 ${limit[$name]:-not measured}"
+	bench_metric blkback "$name" "$unit" rate
+	bench_metric blkback "$name/ring-us" "ring thread CPU us/IO" cost
+	bench_cost_metrics blkback "$name" IO
 done

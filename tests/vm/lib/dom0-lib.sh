@@ -128,7 +128,12 @@ guest_create() {
 	initrd=$GUEST_INITRD_DIR/guest-initrd.cpio
 	[[ -n $test && -f $GUEST_INITRD_DIR/guest-initrd-$test.cpio ]] &&
 		initrd=$GUEST_INITRD_DIR/guest-initrd-$test.cpio
-	local extra="console=hvc0${test:+ guest_test=$test}${ip:+ guest_ip=$ip}"
+	# An HVM guest's kernel also writes to its emulated serial port, kept
+	# in NAME.serial.log: its console log is empty until the PV console
+	# is up, and an HVM guest has been seen silent until then (72).
+	local serial=''
+	[[ " $* " == *' type="hvm" '* ]] && serial=$TEST_LOGDIR/$name.serial.log
+	local extra="${serial:+console=ttyS0 }console=hvc0${test:+ guest_test=$test}${ip:+ guest_ip=$ip}"
 	[[ $wait -eq 1 ]] && extra+=" guest_wait=1"
 	[[ ${VM_LIMIT_SCALE:-1} -eq 1 ]] || extra+=" guest_limit_scale=$VM_LIMIT_SCALE"
 	extra+=${cmdline:+ $cmdline}
@@ -144,6 +149,7 @@ guest_create() {
 		'on_reboot="destroy"'
 		'on_crash="destroy"'
 	)
+	[[ -z $serial ]] || cfg+=("serial=\"file:$serial\"")
 	for line in "$@"; do
 		key=${line%%=*}
 		key=${key// /}
@@ -246,10 +252,17 @@ guest_why() {
 	log=$(guest_console "$name")
 	cp "$log" "$TEST_LOGDIR/$name.console.$domid.log" 2>/dev/null
 	guest_domid "$name" >/dev/null && state="still there"
-	xen=$(xl dmesg 2>/dev/null | grep -E " d${domid}v[0-9]+ |[Dd]omain ${domid}\b" | tail -n 1)
+	xen=$(xl dmesg 2>/dev/null | grep -E " d${domid}v[0-9]+ |[Dd]omain ${domid}\b|\(d${domid}\) " | tail -n 1)
 	last=$(tr -d '\r' <"$log" 2>/dev/null | grep -E 'Kernel panic|BUG:|Oops|GUEST-FAIL' | tail -n 1)
 	[[ -n $last ]] || last=$(tr -d '\r' <"$log" 2>/dev/null | grep -v '^[[:space:]]*$' | tail -n 1)
-	echo "$state; Xen: ${xen:-nothing on it}; console: ${last:0:160}"
+	echo -n "$state; Xen: ${xen:-nothing on it}; console: ${last:0:160}"
+	log=$TEST_LOGDIR/$name.serial.log
+	if [[ -f $log ]]; then
+		cp "$log" "$TEST_LOGDIR/$name.serial.$domid.log"
+		last=$(tr -d '\r' <"$log" | grep -v '^[[:space:]]*$' | tail -n 1)
+		echo -n "; serial: ${last:0:160}"
+	fi
+	echo
 }
 
 # guest_bed_fault NAME DOMID: which documented fault of the test bed

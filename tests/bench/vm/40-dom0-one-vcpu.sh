@@ -1,0 +1,192 @@
+#!/bin/bash
+# vm-timeout: 3000
+# bench-boot: --unloaded xen-blkback --unloaded xen-netback
+# Dom0 as the bottleneck: dom0 is brought down to one vCPU (xl vcpu-set),
+# pinned to CPU 0, and serves 1, 2 and 4 busy guests at once, each with a
+# RAM disk (brd in dom0) and a NIC.  Aggregate figures over the busy
+# guests: 4 KiB random reads at iodepth 32 (fio, IOPS), TCP from the
+# guests to dom0 and from dom0 to the guests (one iperf3 stream per guest,
+# Mbit/s), each with the backend's cost in dom0 per I/O or per MB
+# (bench-lib.sh).  The guests boot once, without devices; in each round
+# one copy of xen-blkback and xen-netback is loaded, every guest gets its
+# disk and NIC attached, the workloads run, the devices are detached and
+# the modules unloaded, five rounds with the copies' order alternating.
+# The guests' vCPUs are not pinned: on the bed's two CPUs they share CPU
+# 1 and, when dom0 is idle, CPU 0.
+set -uo pipefail
+# shellcheck source=../../vm/lib/dom0-lib.sh
+. "$REPO/tests/vm/lib/dom0-lib.sh"
+# shellcheck source=../../vm/lib/netback-lib.sh
+. "$REPO/tests/vm/lib/netback-lib.sh"
+# shellcheck source=../../vm/lib/bench-lib.sh
+. "$REPO/tests/vm/lib/bench-lib.sh"
+
+ROUNDS=5
+SECS=8
+names=(bn1 bn2 bn3 bn4)
+tmp=$(mktemp -d)
+cleanup() {
+	local g
+	for g in "${names[@]}"; do guest_destroy "$g"; done
+	pkill -x iperf3
+	xl vcpu-set Domain-0 2 2>/dev/null
+	rm -rf "$tmp"
+	rmmod brd 2>/dev/null
+	true
+}
+# shellcheck disable=SC2154 # rc is set by the trap itself
+trap 'rc=$?; cleanup; (exit $rc); _vm_exit' EXIT
+
+guest_ip() { echo "10.99.0.$((41 + $1))"; }
+
+# attach: every guest gets RAM disk N as xvda and a NIC on the bridge,
+# and has both working (the disk readable, dom0 answering its pings).
+attach() {
+	local i g
+	for i in "${!names[@]}"; do
+		g=${names[i]}
+		xl block-attach "$g" "phy:/dev/ram$i,xvda,w" || return 1
+		xl network-attach "$g" bridge=xenbr0 || return 1
+	done
+	for i in "${!names[@]}"; do
+		# One line: the agent's xenstore-read escapes newlines.
+		gexec "${names[i]}" 90 "n=0; while [ \$n -lt 200 ]; do \
+				e=\$(ls /sys/class/net | grep -m 1 '^eth'); [ -b /dev/xvda ] && [ -n \"\$e\" ] && break; \
+				n=\$((n + 1)); sleep 0.3; \
+			done; \
+			ip addr flush dev \$e && ip addr add $(guest_ip "$i")/24 dev \$e && ip link set \$e up && \
+			dd if=/dev/xvda of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null && \
+			ping -c 1 -W 10 10.99.0.1 >/dev/null" >/dev/null || return 1
+	done
+}
+
+# detach: the devices go, the backends with them.
+detach() {
+	local g devid n=0
+	for g in "${names[@]}"; do
+		xl block-detach "$g" xvda >/dev/null 2>&1
+		for devid in $(xl network-list "$g" 2>/dev/null | awk 'NR > 1 { print $1 }'); do
+			xl network-detach "$g" "$devid" >/dev/null 2>&1
+		done
+	done
+	while compgen -G '/sys/bus/xen-backend/devices/v*' >/dev/null; do
+		[[ $n -lt 100 ]] || return 1
+		sleep 0.2
+		n=$((n + 1))
+	done
+}
+
+# run_fio COPY ROUND N: 4 KiB random reads on the first N guests at once.
+run_fio() {
+	local copy=$1 round=$2 n=$3 i iops=0 ios=0 bad=0 kib rate
+	bench_cost_begin blkif-backend
+	for ((i = 0; i < n; i++)); do
+		gexec "${names[i]}" $((SECS + 60)) "fio --name=p --filename=/dev/xvda --direct=1 \
+			--ioengine=libaio --rw=randread --bs=4k --iodepth=32 --runtime=$SECS \
+			--time_based --output-format=terse --terse-version=3 | awk -F';' '{ print \$6, \$8 }'" \
+			>"$tmp/fio$i" 2>&1 &
+	done
+	wait
+	for ((i = 0; i < n; i++)); do
+		if read -r kib rate <"$tmp/fio$i" && [[ $kib =~ ^[0-9]+$ && $rate =~ ^[0-9]+$ ]]; then
+			iops=$((iops + rate)) ios=$((ios + kib / 4))
+		else
+			fail "$copy round $round: fio on ${names[i]} ($n guests)" "$(head -c 200 "$tmp/fio$i")"
+			bad=1
+		fi
+	done
+	[[ $bad -eq 0 ]] || return 1
+	bench_cost_end "$copy" "randread-4k-qd32-x$n" "$round" "$ios"
+	bench_keep "$copy" "randread-4k-qd32-x$n" "$round" "$iops"
+	note "round $round $copy: $n guests, 4 KiB randread qd32: $iops IOPS in all"
+}
+
+# run_tcp COPY ROUND N DIR: one TCP stream per guest on the first N
+# guests at once, DIR "from" (guests send, dom0's servers receive) or "to"
+# (dom0's clients send to the guests' servers).
+run_tcp() {
+	local copy=$1 round=$2 n=$3 dir=$4 i mbps=0 mb=0 bad=0 name v
+	name=tcp-${dir}-guests-x$n
+	bench_cost_begin '^vif[0-9]+\.[0-9]+-q'
+	for ((i = 0; i < n; i++)); do
+		if [[ $dir == from ]]; then
+			timeout $((SECS + 60)) iperf3 -s -1 -p $((5301 + i)) -J >"$tmp/tcp$i" 2>&1 &
+		fi
+	done
+	[[ $dir == from ]] && sleep 0.5
+	for ((i = 0; i < n; i++)); do
+		if [[ $dir == from ]]; then
+			gexec "${names[i]}" $((SECS + 60)) "iperf3 -c 10.99.0.1 -p $((5301 + i)) -t $SECS" >/dev/null &
+		else
+			timeout $((SECS + 30)) iperf3 -c "$(guest_ip "$i")" -t "$SECS" -J >"$tmp/tcp$i" 2>&1 &
+		fi
+	done
+	wait
+	for ((i = 0; i < n; i++)); do
+		if v=$(jq -r '.end.sum_received | "\(.bits_per_second / 1e6) \(.bytes / 1e6)"' "$tmp/tcp$i" 2>/dev/null) &&
+			[[ $v =~ ^[0-9.]+\ [0-9.]+$ ]]; then
+			mbps=$(awk "BEGIN { printf \"%.1f\", $mbps + ${v% *} }")
+			mb=$(awk "BEGIN { print $mb + ${v#* } }")
+		else
+			fail "$copy round $round: TCP $dir ${names[i]} ($n guests)" "$(head -c 200 "$tmp/tcp$i")"
+			bad=1
+		fi
+	done
+	[[ $bad -eq 0 ]] || return 1
+	bench_cost_end "$copy" "$name" "$round" "$mb"
+	bench_keep "$copy" "$name" "$round" "$mbps"
+	note "round $round $copy: $n guests, TCP $dir them: $mbps Mbit/s in all"
+}
+
+rmmod brd 2>/dev/null
+if ! modprobe brd rd_nr=4 rd_size=$((64 * 1024)) || ! udevadm settle || [[ ! -b /dev/ram3 ]]; then
+	fail "brd RAM disks /dev/ram0-3"
+	exit 1
+fi
+for i in 0 1 2 3; do
+	dd if=/dev/urandom of="/dev/ram$i" bs=1M count=64 oflag=direct status=none
+done
+if xl vcpu-set Domain-0 1 && sleep 2 && [[ $(cat /sys/devices/system/cpu/online) == 0 ]] &&
+	xl vcpu-pin Domain-0 0 0; then
+	pass "dom0 runs on one vCPU, pinned to CPU 0"
+else
+	fail "dom0 down to one vCPU" "online: $(cat /sys/devices/system/cpu/online)"
+	exit 1
+fi
+for g in "${names[@]}"; do
+	if ! guest_create "$g" --test bench-agent --wait 'memory=256' ||
+		! guest_wait_console "$g" '^GUEST-IDLE' 120 >/dev/null; then
+		fail "guest $g boots and starts its agent"
+		exit 1
+	fi
+done
+bench_cost_setup || fail "kprobes counting grant operations and notifications"
+
+for ((round = 1; round <= ROUNDS; round++)); do
+	order="ours in-tree"
+	[[ $((round % 2)) -eq 0 ]] && order="in-tree ours"
+	for copy in $order; do
+		if ! load_copy "$copy" xen-blkback || ! load_copy "$copy" xen-netback; then
+			fail "load $copy xen-blkback and xen-netback (round $round)"
+		elif ! attach; then
+			fail "$copy round $round: every guest has its disk and NIC"
+		else
+			for n in 1 2 4; do
+				run_fio "$copy" "$round" "$n"
+				run_tcp "$copy" "$round" "$n" from
+				run_tcp "$copy" "$round" "$n" to
+			done
+		fi
+		detach || fail "$copy round $round: the backends are gone after the detach"
+		rmmod xen_blkback xen_netback || fail "rmmod $copy xen-blkback and xen-netback (round $round)"
+	done
+done
+
+for n in 1 2 4; do
+	bench_metric dom0-one-vcpu "randread-4k-qd32-x$n" IOPS rate
+	bench_cost_metrics dom0-one-vcpu "randread-4k-qd32-x$n" IO
+	for dir in from to; do
+		bench_metric dom0-one-vcpu "tcp-$dir-guests-x$n" Mbit/s rate
+		bench_cost_metrics dom0-one-vcpu "tcp-$dir-guests-x$n" MB
+	done
+done

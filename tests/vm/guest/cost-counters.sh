@@ -1,0 +1,57 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# cost-counters.sh setup | snap IRQ_ERE: the counters of a backend's cost,
+# in the domain that runs the backend (dom0, or a driver domain: a guest's
+# initramfs has this file as /lib/cost-counters.sh).  POSIX sh, for
+# busybox.  Used by tests/vm/lib/bench-lib.sh.
+#
+# setup: kprobes on the grant-table functions both copies of each backend
+# use (gnttab_map_refs, gnttab_unmap_refs, gnttab_batch_copy: one
+# hypercall each) and on notify_remote_via_irq, each with a histogram
+# trigger that counts calls and the grant operations they carry, so that
+# nothing is written to the trace buffer.
+#
+# snap: the counters now, "NAME=VALUE" words: cpu_us (user, nice,
+# system, irq and softirq time of all CPUs, /proc/stat), MAP_calls and
+# MAP_ops for each probe, irqs (the /proc/interrupts lines whose name
+# matches IRQ_ERE).
+tr=/sys/kernel/tracing
+# shellcheck disable=SC2016 # $argN are the kprobe's own
+probes='map gnttab_map_refs n=$arg4:u32
+unmap gnttab_unmap_refs n=$arg4:u32
+copy gnttab_batch_copy n=$arg2:u32
+notify notify_remote_via_irq'
+
+case ${1:-} in
+setup)
+	[ -e $tr/kprobe_events ] || mount -t tracefs nodev $tr || exit 1
+	echo "$probes" | while read -r name fn arg; do
+		echo "p:xdbcost/$name $fn $arg" >>$tr/kprobe_events || exit 1
+		vals=hitcount
+		[ -z "$arg" ] || vals=hitcount,n
+		echo "hist:keys=common_pid:vals=$vals:size=1024" \
+			>"$tr/events/xdbcost/$name/trigger" || exit 1
+	done
+	;;
+snap)
+	# /proc/stat counts in USER_HZ, 100 on x86.
+	awk '/^cpu / { printf "cpu_us=%.0f ", ($2 + $3 + $4 + $7 + $8) * 10000 }' /proc/stat
+	for name in map unmap copy notify; do
+		awk -v name="$name" '/hitcount:/ {
+			for (i = 1; i < NF; i++) {
+				if ($i == "hitcount:") h += $(i + 1)
+				if ($i == "n:") n += $(i + 1)
+			}
+		} END { printf "%s_calls=%d %s_ops=%d ", name, h, name, n }' \
+			"$tr/events/xdbcost/$name/hist" 2>/dev/null ||
+			printf '%s_calls=0 %s_ops=0 ' "$name" "$name"
+	done
+	ERE=${2:-^$} awk '$NF ~ ENVIRON["ERE"] {
+		for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i
+	} END { printf "irqs=%d\n", n }' /proc/interrupts
+	;;
+*)
+	echo "usage: $0 setup | snap IRQ_ERE" >&2
+	exit 2
+	;;
+esac

@@ -1,0 +1,170 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# Benchmarks' common part (tests/bench/vm/*.sh), sourced after dom0-lib.sh:
+# figures kept per round and reported as the median with the spread, and
+# the backend's own cost measured in dom0 around a piece of work.
+#
+# Every round's figure is kept; a METRIC line gives each copy's median and
+# range and the ratio of the medians with the range of the per-round
+# ratios (ours against the in-tree copy of the same round), never a best
+# round, which would hide the collapses users hit.
+
+declare -A _bench_vals
+
+# bench_keep COPY NAME ROUND VALUE: one round's figure.
+bench_keep() {
+	_bench_vals[$1/$2]+=" $3:$4"
+}
+
+# _bench_stats "R:V ...": "median min max" of the values, or nothing.
+_bench_stats() {
+	tr ' ' '\n' <<<"$1" | sed -n 's/^[0-9]*://p' | sort -g |
+		awk 'function f(x) {
+			return x >= 100 ? sprintf("%.0f", x) : x >= 10 ? sprintf("%.1f", x) : sprintf("%.3f", x)
+		}
+		{ v[NR] = $1 }
+		END {
+			if (!NR) exit
+			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			printf "%s %s %s\n", f(m), f(v[1]), f(v[NR])
+		}'
+}
+
+# _bench_ratios "R:V ..." "R:V ..." KIND: "min max n" of the per-round
+# ratios (KIND as for bench_metric), over the rounds both copies have.
+_bench_ratios() {
+	awk -v a="$1" -v b="$2" -v kind="$3" '
+	BEGIN {
+		na = split(a, x, " "); nb = split(b, y, " ")
+		for (i = 1; i <= nb; i++) { split(y[i], p, ":"); in_tree[p[1]] = p[2] }
+		for (i = 1; i <= na; i++) {
+			split(x[i], p, ":")
+			if (!(p[1] in in_tree) || p[2] + 0 == 0 || in_tree[p[1]] + 0 == 0) continue
+			r = kind == "time" ? in_tree[p[1]] / p[2] : p[2] / in_tree[p[1]]
+			if (!n || r < lo) lo = r
+			if (!n || r > hi) hi = r
+			n++
+		}
+		if (n) printf "%.2f %.2f %d\n", lo, hi, n
+	}'
+}
+
+# bench_metric BENCH NAME UNIT KIND: the METRIC line of NAME, and a check
+# that both copies were measured.  KIND: "rate" (higher is faster; speed
+# ratio ours/in-tree), "time" (lower is faster; speed ratio in-tree/ours)
+# or "cost" (lower is cheaper; cost ratio ours/in-tree, < 1: ours
+# cheaper).
+bench_metric() {
+	local bench=$1 name=$2 unit=$3 kind=$4 o i om omin omax im imin imax rlo rhi rn ratio what
+	o=${_bench_vals[ours/$name]:-} i=${_bench_vals[in-tree/$name]:-}
+	read -r om omin omax < <(_bench_stats "$o")
+	read -r im imin imax < <(_bench_stats "$i")
+	what="speed ratio ours/in-tree"
+	[[ $kind == cost ]] && what="cost ratio ours/in-tree"
+	if [[ -z ${om:-} || -z ${im:-} ]]; then
+		echo "METRIC: $bench $name: ours ${om:-not measured}, in-tree ${im:-not measured} $unit, $what n/a"
+		fail "benchmark $name measured for both copies"
+		return 1
+	fi
+	read -r rlo rhi rn < <(_bench_ratios "$o" "$i" "$kind")
+	if awk "BEGIN { exit !($om == 0 || $im == 0) }"; then
+		ratio=n/a
+	elif [[ $kind == time ]]; then
+		ratio=$(awk "BEGIN { printf \"%.2f\", $im / $om }")
+	else
+		ratio=$(awk "BEGIN { printf \"%.2f\", $om / $im }")
+	fi
+	echo "METRIC: $bench $name: ours $om $unit ($omin-$omax), in-tree $im $unit ($imin-$imax), $what $ratio (per round ${rlo:-?}-${rhi:-?}, ${rn:-0} rounds)"
+	pass "benchmark $name measured for both copies"
+}
+
+# The backend's cost, counted around a piece of work in the domain that
+# runs the backend, BENCH_COST_DOMAIN (default Domain-0; a driver
+# domain's counters are read through its agent, gexec):
+# - its CPU time as its own kernel accounts it (/proc/stat: user, nice,
+#   system, irq, softirq of all CPUs), all of it: the ring threads,
+#   softirq, interrupts, workqueues, and whatever else ran (the same for
+#   both copies);
+# - its vCPU time as Xen accounts it (xl vcpu-list, 0.1 s steps), which
+#   includes the hypervisor's work on its hypercalls;
+# - calls of the grant-table functions both copies use and the grant
+#   operations they carry, and notifications sent (kprobes with histogram
+#   triggers: tests/vm/guest/cost-counters.sh);
+# - interrupts of the backend's event channels (/proc/interrupts lines
+#   whose name matches the bench's ERE).
+_bench_counters=$REPO/tests/vm/guest/cost-counters.sh
+
+# _bench_run ARG...: cost-counters.sh ARG... in BENCH_COST_DOMAIN.
+_bench_run() {
+	if [[ ${BENCH_COST_DOMAIN:-Domain-0} == Domain-0 ]]; then
+		sh "$_bench_counters" "$@"
+	else
+		gexec "$BENCH_COST_DOMAIN" 30 "sh /lib/cost-counters.sh $(printf '%q ' "$@")"
+	fi
+}
+
+# bench_cost_setup: the kprobes and their histograms; fails if the kernel
+# cannot have them (counts are then missing from the METRIC lines).
+bench_cost_setup() {
+	_bench_run setup >/dev/null
+}
+
+# _bench_snap IRQ_ERE: the counters now, "NAME=VALUE" words.
+_bench_snap() {
+	_bench_run snap "$1"
+	xl vcpu-list "${BENCH_COST_DOMAIN:-Domain-0}" 2>/dev/null |
+		awk 'NR > 1 { t += $6 } END { printf "xen_us=%.0f\n", t * 1000000 }'
+}
+
+# _bench_per VALUE UNITS: VALUE per unit.
+_bench_per() {
+	awk "BEGIN { printf \"%.3f\", $1 / $2 }"
+}
+
+declare -A _bench_at
+# bench_cost_begin IRQ_ERE: start counting.
+bench_cost_begin() {
+	local w
+	_bench_at=()
+	for w in $(_bench_snap "$1"); do _bench_at[${w%%=*}]=${w#*=}; done
+	_bench_at[ere]=$1
+}
+
+# bench_cost_end COPY NAME ROUND UNITS: keep, for that round, the cost of
+# the work since bench_cost_begin per unit of work (UNITS of them: I/Os,
+# MB, transactions): NAME/cpu-us, NAME/xen-us, NAME/grant-ops (mapped,
+# unmapped and copied), NAME/grant-calls (their hypercalls),
+# NAME/notifications and NAME/irqs.
+bench_cost_end() {
+	local copy=$1 name=$2 round=$3 units=$4 w k v line=
+	local -A now delta
+	for w in $(_bench_snap "${_bench_at[ere]}"); do now[${w%%=*}]=${w#*=}; done
+	for k in "${!now[@]}"; do delta[$k]=$((now[$k] - ${_bench_at[$k]:-0})); done
+	awk "BEGIN { exit !($units > 0) }" || return 0
+	local -A total=(
+		[cpu-us]=${delta[cpu_us]} [xen-us]=${delta[xen_us]}
+		[grant-ops]=$((delta[map_ops] + delta[unmap_ops] + delta[copy_ops]))
+		[grant-calls]=$((delta[map_calls] + delta[unmap_calls] + delta[copy_calls]))
+		[notifications]=${delta[notify_calls]} [irqs]=${delta[irqs]}
+	)
+	for k in cpu-us xen-us grant-ops grant-calls notifications irqs; do
+		v=$(_bench_per "${total[$k]}" "$units")
+		bench_keep "$copy" "$name/$k" "$round" "$v"
+		line+=" $k $v"
+	done
+	note "round $round $copy $name per unit ($units):$line; grant ops in all: map ${delta[map_ops]}, unmap ${delta[unmap_ops]}, copy ${delta[copy_ops]}"
+}
+
+# bench_cost_metrics BENCH NAME UNIT: the cost METRIC lines of NAME, per
+# UNIT ("IO", "MB", "transaction").
+bench_cost_metrics() {
+	local dom=dom0
+	[[ ${BENCH_COST_DOMAIN:-Domain-0} == Domain-0 ]] || dom=$BENCH_COST_DOMAIN
+	bench_metric "$1" "$2/cpu-us" "$dom CPU us/$3" cost
+	bench_metric "$1" "$2/xen-us" "Xen-accounted $dom us/$3" cost
+	bench_metric "$1" "$2/grant-ops" "grant ops/$3" cost
+	bench_metric "$1" "$2/grant-calls" "grant hypercalls/$3" cost
+	bench_metric "$1" "$2/notifications" "notifications/$3" cost
+	bench_metric "$1" "$2/irqs" "interrupts/$3" cost
+}
