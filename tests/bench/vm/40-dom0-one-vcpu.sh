@@ -42,21 +42,23 @@ guest_ip() { echo "10.99.0.$((41 + $1))"; }
 # attach: every guest gets RAM disk N as xvda and a NIC on the bridge,
 # and has both working (the disk readable, dom0 answering its pings).
 attach() {
-	local i g
+	local i g out wait_dev set_up
 	for i in "${!names[@]}"; do
 		g=${names[i]}
-		xl block-attach "$g" "phy:/dev/ram$i,xvda,w" || return 1
-		xl network-attach "$g" bridge=xenbr0 || return 1
+		if ! out=$(xl block-attach "$g" "phy:/dev/ram$i,xvda,w" 2>&1 &&
+			xl network-attach "$g" bridge=xenbr0 2>&1); then
+			note "attach to $g: $out"
+			return 1
+		fi
 	done
 	for i in "${!names[@]}"; do
-		# One line: the agent's xenstore-read escapes newlines.
-		gexec "${names[i]}" 90 "n=0; while [ \$n -lt 200 ]; do \
-				e=\$(ls /sys/class/net | grep -m 1 '^eth'); [ -b /dev/xvda ] && [ -n \"\$e\" ] && break; \
-				n=\$((n + 1)); sleep 0.3; \
-			done; \
-			ip addr flush dev \$e && ip addr add $(guest_ip "$i")/24 dev \$e && ip link set \$e up && \
-			dd if=/dev/xvda of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null && \
-			ping -c 1 -W 10 10.99.0.1 >/dev/null" >/dev/null || return 1
+		# One line without tabs: the agent's xenstore-read escapes both.
+		wait_dev="n=0; while [ \$n -lt 200 ]; do e=\$(ls /sys/class/net | grep -m 1 '^eth'); [ -b /dev/xvda ] && [ -n \"\$e\" ] && break; n=\$((n + 1)); sleep 0.3; done"
+		set_up="ip addr flush dev \$e && ip addr add $(guest_ip "$i")/24 dev \$e && ip link set \$e up"
+		if ! out=$(gexec "${names[i]}" 90 "$wait_dev; $set_up && dd if=/dev/xvda of=/dev/null bs=4k count=1 && ping -c 1 -W 10 10.99.0.1"); then
+			note "${names[i]}'s disk and NIC: $out"
+			return 1
+		fi
 	done
 }
 
@@ -78,13 +80,14 @@ detach() {
 
 # run_fio COPY ROUND N: 4 KiB random reads on the first N guests at once.
 run_fio() {
-	local copy=$1 round=$2 n=$3 i iops=0 ios=0 bad=0 kib rate
+	local copy=$1 round=$2 n=$3 i iops=0 ios=0 bad=0 kib rate job
+	job="fio --name=p --filename=/dev/xvda --direct=1 --ioengine=libaio --rw=randread"
+	job+=" --bs=4k --iodepth=32 --runtime=$SECS --time_based --output-format=terse"
+	job+=" --terse-version=3 | awk -F';' '{ print \$6, \$8 }'"
 	bench_cost_begin blkif-backend
 	for ((i = 0; i < n; i++)); do
-		gexec "${names[i]}" $((SECS + 60)) "fio --name=p --filename=/dev/xvda --direct=1 \
-			--ioengine=libaio --rw=randread --bs=4k --iodepth=32 --runtime=$SECS \
-			--time_based --output-format=terse --terse-version=3 | awk -F';' '{ print \$6, \$8 }'" \
-			>"$tmp/fio$i" 2>&1 &
+		# One line without tabs (see attach).
+		gexec "${names[i]}" $((SECS + 60)) "$job" >"$tmp/fio$i" 2>&1 &
 	done
 	wait
 	for ((i = 0; i < n; i++)); do

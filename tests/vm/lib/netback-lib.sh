@@ -40,7 +40,8 @@ nb_guest() {
 	fi
 }
 
-# gexec NAME SECS CMD...: run CMD (by sh) in guest NAME through its agent;
+# gexec NAME SECS CMD...: run CMD (by sh) in guest NAME through its agent
+# (one line without tabs: the agent's xenstore-read escapes both);
 # prints its output (newlines turned into spaces, the last 1000 bytes) and
 # returns its status, 255 if no answer came within SECS.
 gexec() {
