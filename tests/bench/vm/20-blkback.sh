@@ -112,6 +112,7 @@ for round in 1 2 3 4 5 6; do
 		if bb_guest "$g" "disk=['phy:/dev/ram0,xvda,w']" 'cpus="1"'; then
 			d=$(guest_domid "$g") be=$(bb_be "$d" xvda) fe=$(bb_fe "$d" xvda)
 			pin_ring "$d" || fail "pin the ring of $copy (round $round)"
+			bench_cost_idle "$copy" "$round" "$secs"
 			note "round $round $copy: persistent back $(bb_key "$be/feature-persistent") front $(bb_key "$fe/feature-persistent"), ring order $(bb_key "$fe/ring-page-order"), queues $(bb_key "$fe/multi-queue-num-queues") (empty: the default)"
 			for j in "${jobs[@]}"; do
 				read -r name rw bs qd unit <<<"$j"
@@ -142,6 +143,7 @@ for round in 1 2 3 4 5 6; do
 	done
 done
 
+bench_idle_metrics blkback
 for j in "${jobs[@]}"; do
 	read -r name rw bs qd unit <<<"$j"
 	note "$name: brd in dom0 ${limit[$name]:-not measured}"
