@@ -51,6 +51,7 @@ ping_us() {
 measure() {
 	local copy=$1 round=$2 g=nb-bench v mb name
 	nb_guest "$g" "$ip" 2 || return 1
+	bench_cost_idle "$copy" "$round" "$SECS"
 	for spec in "${specs[@]}"; do
 		name=${spec%%:*}
 		bench_cost_begin "$irqs"
@@ -129,6 +130,7 @@ else
 	fail "veth pair between two namespaces"
 fi
 
+bench_idle_metrics netback
 for spec in "${specs[@]}" ping_rtt; do
 	name=${spec%%:*} unit=Mbit/s kind=rate per=MB
 	[[ $name == ping_rtt ]] && unit=us kind=time per=echo

@@ -176,6 +176,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 		elif ! attach; then
 			fail "$copy round $round: every guest has its disk and NIC"
 		else
+			bench_cost_idle "$copy" "$round" "$SECS"
 			for n in 1 2 4; do
 				run_fio "$copy" "$round" "$n"
 				run_tcp "$copy" "$round" "$n" from
@@ -187,6 +188,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	done
 done
 
+bench_idle_metrics dom0-one-vcpu
 for n in 1 2 4; do
 	bench_metric dom0-one-vcpu "randread-4k-qd32-x$n" IOPS rate
 	bench_cost_metrics dom0-one-vcpu "randread-4k-qd32-x$n" IO

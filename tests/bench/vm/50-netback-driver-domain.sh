@@ -108,6 +108,7 @@ serve() {
 	# tries.  (One line: the agent's xenstore-read escapes newlines.)
 	if gexec nd 60 "n=0; until ping -c 1 -W 1 $ng_ip >/dev/null 2>&1; do n=\$((n + 1)); [ \$n -lt 25 ] || exit 1; sleep 1; done" >/dev/null; then
 		pass "$copy round $round: nd serves ng's vif (nd pings ng)"
+		bench_cost_idle "$copy" "$round" "$SECS"
 		tcp "$copy" "$round" tcp_to_guest nd "$ng_ip"
 		tcp "$copy" "$round" tcp_from_guest ng "$nd_ip"
 	else
@@ -138,6 +139,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	done
 done
 
+bench_idle_metrics netback-driver-domain
 for name in tcp_to_guest tcp_from_guest; do
 	bench_metric netback-driver-domain "$name" Mbit/s rate
 	bench_cost_metrics netback-driver-domain "$name" MB

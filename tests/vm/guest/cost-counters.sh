@@ -1,9 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# cost-counters.sh setup | snap IRQ_ERE: the counters of a backend's cost,
-# in the domain that runs the backend (dom0, or a driver domain: a guest's
-# initramfs has this file as /lib/cost-counters.sh).  POSIX sh, for
-# busybox.  Used by tests/vm/lib/bench-lib.sh.
+# cost-counters.sh setup | snap IRQ_ERE [last]: the counters of a
+# backend's cost, in the domain that runs the backend (dom0, or a driver
+# domain: a guest's initramfs has this file as /lib/cost-counters.sh).
+# POSIX sh, for busybox.  Used by tests/vm/lib/bench-lib.sh.
 #
 # setup: kprobes on the grant-table functions both copies of each backend
 # use (gnttab_map_refs, gnttab_unmap_refs, gnttab_batch_copy: one
@@ -11,10 +11,10 @@
 # trigger that counts calls and the grant operations they carry, so that
 # nothing is written to the trace buffer.
 #
-# snap: the counters now, "NAME=VALUE" words: cpu_us (user, nice,
-# system, irq and softirq time of all CPUs, /proc/stat), MAP_calls and
-# MAP_ops for each probe, irqs (the /proc/interrupts lines whose name
-# matches IRQ_ERE).
+# snap IRQ_ERE [last]: the counters now, "NAME=VALUE" words: cpu_us
+# (user, nice, system, irq and softirq time of all CPUs, /proc/stat),
+# MAP_calls and MAP_ops for each probe, irqs (the /proc/interrupts lines
+# whose name matches IRQ_ERE).
 tr=/sys/kernel/tracing
 # shellcheck disable=SC2016 # $argN are the kprobe's own
 probes='map gnttab_map_refs n=$arg4:u32
@@ -34,8 +34,13 @@ setup)
 	done
 	;;
 snap)
-	# /proc/stat counts in USER_HZ, 100 on x86.
-	awk '/^cpu / { printf "cpu_us=%.0f ", ($2 + $3 + $4 + $7 + $8) * 10000 }' /proc/stat
+	# /proc/stat counts in USER_HZ, 100 on x86.  Read first, or with
+	# "last" after the rest: the counting window then leaves out what
+	# this script itself costs.
+	cpu() {
+		awk '/^cpu / { printf "cpu_us=%.0f ", ($2 + $3 + $4 + $7 + $8) * 10000 }' /proc/stat
+	}
+	[ "${3:-}" = last ] || cpu
 	for name in map unmap copy notify; do
 		awk -v name="$name" '/hitcount:/ {
 			for (i = 1; i < NF; i++) {
@@ -48,10 +53,12 @@ snap)
 	done
 	ERE=${2:-^$} awk '$NF ~ ENVIRON["ERE"] {
 		for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i
-	} END { printf "irqs=%d\n", n }' /proc/interrupts
+	} END { printf "irqs=%d ", n }' /proc/interrupts
+	[ "${3:-}" != last ] || cpu
+	echo
 	;;
 *)
-	echo "usage: $0 setup | snap IRQ_ERE" >&2
+	echo "usage: $0 setup | snap IRQ_ERE [last]" >&2
 	exit 2
 	;;
 esac

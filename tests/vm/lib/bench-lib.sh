@@ -110,9 +110,21 @@ bench_cost_setup() {
 	_bench_run setup >/dev/null
 }
 
-# _bench_snap IRQ_ERE: the counters now, "NAME=VALUE" words.
+# _bench_snap IRQ_ERE begin|end: the counters now, "NAME=VALUE" words.
+# The CPU time is read last at the beginning of a window and first at its
+# end, and the task list outside both: at about 0.3 s each under TCG, xl
+# and the task list would otherwise weigh on the window as much as the
+# work (the Xen-accounted window keeps the counters' own cost).
 _bench_snap() {
-	_bench_run snap "$1"
+	if [[ $2 == begin ]]; then
+		_bench_xen
+		_bench_run snap "$1" last
+	else
+		_bench_run snap "$1"
+		_bench_xen
+	fi
+}
+_bench_xen() {
 	xl vcpu-list "${BENCH_COST_DOMAIN:-Domain-0}" 2>/dev/null |
 		awk 'NR > 1 { t += $6 } END { printf "xen_us=%.0f\n", t * 1000000 }'
 }
@@ -122,25 +134,81 @@ _bench_per() {
 	awk "BEGIN { printf \"%.3f\", $1 / $2 }"
 }
 
+# _bench_tasks: "COMM TICKS" of every task in dom0 (user and system
+# time, digits in names folded: kworker/N:N-kblockd), and the parts of
+# /proc/stat's cpu line as "[user] TICKS" and so on: where a difference
+# lies.  Tasks that ended within the window count in those parts only.
+_bench_tasks() {
+	[[ ${BENCH_COST_DOMAIN:-Domain-0} == Domain-0 ]] || return 0
+	awk '/^cpu / { printf "[user] %d\n[system] %d\n[irq] %d\n[softirq] %d\n", $2 + $3, $4, $7, $8 }' /proc/stat
+	cat /proc/[0-9]*/stat 2>/dev/null | awk '{
+		# The name is in brackets and may hold spaces: fields after it.
+		s = $0; sub(/^[0-9]+ \(/, "", s); i = match(s, /\) [A-Z] /)
+		if (!i) next
+		name = substr(s, 1, i - 1); gsub(/[0-9]+/, "N", name); gsub(/ /, "_", name)
+		split(substr(s, i + 2), f, " ")
+		t[name] += f[12] + f[13]
+	} END { for (k in t) print k, t[k] }'
+}
+
+# _bench_top_tasks: the tasks and /proc/stat parts that used the most
+# CPU since bench_cost_begin, "NAME TICKS, ..." (ticks of 10 ms).
+_bench_top_tasks() {
+	[[ -n $_bench_tasks_at ]] || return 0
+	awk 'NR == FNR { t0[$1] = $2; next } { d = $2 - t0[$1]; if (d > 0) print d, $1 }' \
+		<(echo "$_bench_tasks_at") <(_bench_tasks) | sort -rn | head -n 8 |
+		awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 }'
+}
+
 declare -A _bench_at
+_bench_tasks_at=
 # bench_cost_begin IRQ_ERE: start counting.
 bench_cost_begin() {
 	local w
 	_bench_at=()
-	for w in $(_bench_snap "$1"); do _bench_at[${w%%=*}]=${w#*=}; done
+	_bench_tasks_at=$(_bench_tasks)
+	for w in $(_bench_snap "$1" begin); do _bench_at[${w%%=*}]=${w#*=}; done
 	_bench_at[ere]=$1
+}
+
+# _bench_delta: the counters' change since bench_cost_begin, in the
+# caller's associative array delta.
+_bench_delta() {
+	local w k
+	local -A now
+	for w in $(_bench_snap "${_bench_at[ere]}" end); do now[${w%%=*}]=${w#*=}; done
+	for k in "${!now[@]}"; do delta[$k]=$((now[$k] - ${_bench_at[$k]:-0})); done
+}
+
+# bench_cost_idle COPY ROUND SECS: the background in the backend's
+# domain, its CPU and Xen-accounted time per second over SECS seconds of
+# nothing but the counting itself, kept as idle/cpu-us and idle/xen-us:
+# what the cost figures hold beside the backend's work.
+bench_cost_idle() {
+	local copy=$1 round=$2 secs=$3 cpu xen
+	local -A delta
+	bench_cost_begin '^$'
+	sleep "$secs"
+	_bench_delta
+	cpu=$(_bench_per "${delta[cpu_us]}" "$secs") xen=$(_bench_per "${delta[xen_us]}" "$secs")
+	bench_keep "$copy" idle/cpu-us "$round" "$cpu"
+	bench_keep "$copy" idle/xen-us "$round" "$xen"
+	note "round $round $copy: background $cpu us CPU, $xen us Xen-accounted per second"
+	[[ -z $_bench_tasks_at ]] ||
+		note "round $round $copy background: CPU by task (ticks): $(_bench_top_tasks)"
 }
 
 # bench_cost_end COPY NAME ROUND UNITS: keep, for that round, the cost of
 # the work since bench_cost_begin per unit of work (UNITS of them: I/Os,
 # MB, transactions): NAME/cpu-us, NAME/xen-us, NAME/grant-ops (mapped,
 # unmapped and copied), NAME/grant-calls (their hypercalls),
-# NAME/notifications and NAME/irqs.
+# NAME/notifications and NAME/irqs; and note which tasks used the CPU.
 bench_cost_end() {
-	local copy=$1 name=$2 round=$3 units=$4 w k v line=
-	local -A now delta
-	for w in $(_bench_snap "${_bench_at[ere]}"); do now[${w%%=*}]=${w#*=}; done
-	for k in "${!now[@]}"; do delta[$k]=$((now[$k] - ${_bench_at[$k]:-0})); done
+	local copy=$1 name=$2 round=$3 units=$4 k v line=
+	local -A delta
+	_bench_delta
+	[[ -z $_bench_tasks_at ]] ||
+		note "round $round $copy $name: CPU by task (ticks): $(_bench_top_tasks)"
 	awk "BEGIN { exit !($units > 0) }" || return 0
 	local -A total=(
 		[cpu-us]=${delta[cpu_us]} [xen-us]=${delta[xen_us]}
@@ -167,4 +235,13 @@ bench_cost_metrics() {
 	bench_metric "$1" "$2/grant-calls" "grant hypercalls/$3" cost
 	bench_metric "$1" "$2/notifications" "notifications/$3" cost
 	bench_metric "$1" "$2/irqs" "interrupts/$3" cost
+}
+
+# bench_idle_metrics BENCH: the METRIC lines of the background that
+# bench_cost_idle measured, per second.
+bench_idle_metrics() {
+	local dom=dom0
+	[[ ${BENCH_COST_DOMAIN:-Domain-0} == Domain-0 ]] || dom=$BENCH_COST_DOMAIN
+	bench_metric "$1" idle/cpu-us "$dom background CPU us/s" cost
+	bench_metric "$1" idle/xen-us "$dom background Xen-accounted us/s" cost
 }
