@@ -124,6 +124,7 @@ _bench_snap() {
 		_bench_xen
 	fi
 }
+# _bench_xen: the domain's vCPU time as Xen accounts it, "xen_us=N".
 _bench_xen() {
 	xl vcpu-list "${BENCH_COST_DOMAIN:-Domain-0}" 2>/dev/null |
 		awk 'NR > 1 { t += $6 } END { printf "xen_us=%.0f\n", t * 1000000 }'
@@ -151,13 +152,14 @@ _bench_tasks() {
 	} END { for (k in t) print k, t[k] }'
 }
 
-# _bench_top_tasks: the tasks and /proc/stat parts that used the most
-# CPU since bench_cost_begin, "NAME TICKS, ..." (ticks of 10 ms).
-_bench_top_tasks() {
+# _bench_note_tasks WHAT: a note of the tasks and /proc/stat parts that
+# used the most CPU since bench_cost_begin, "NAME TICKS, ..." (ticks of
+# 10 ms); nothing where the task list is not read (a driver domain).
+_bench_note_tasks() {
 	[[ -n $_bench_tasks_at ]] || return 0
-	awk 'NR == FNR { t0[$1] = $2; next } { d = $2 - t0[$1]; if (d > 0) print d, $1 }' \
+	note "$1: CPU by task (ticks): $(awk 'NR == FNR { t0[$1] = $2; next } { d = $2 - t0[$1]; if (d > 0) print d, $1 }' \
 		<(echo "$_bench_tasks_at") <(_bench_tasks) | sort -rn | head -n 8 |
-		awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 }'
+		awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 }')"
 }
 
 declare -A _bench_at
@@ -194,8 +196,7 @@ bench_cost_idle() {
 	bench_keep "$copy" idle/cpu-us "$round" "$cpu"
 	bench_keep "$copy" idle/xen-us "$round" "$xen"
 	note "round $round $copy: background $cpu us CPU, $xen us Xen-accounted per second"
-	[[ -z $_bench_tasks_at ]] ||
-		note "round $round $copy background: CPU by task (ticks): $(_bench_top_tasks)"
+	_bench_note_tasks "round $round $copy background"
 }
 
 # bench_cost_end COPY NAME ROUND UNITS: keep, for that round, the cost of
@@ -207,8 +208,7 @@ bench_cost_end() {
 	local copy=$1 name=$2 round=$3 units=$4 k v line=
 	local -A delta
 	_bench_delta
-	[[ -z $_bench_tasks_at ]] ||
-		note "round $round $copy $name: CPU by task (ticks): $(_bench_top_tasks)"
+	_bench_note_tasks "round $round $copy $name"
 	awk "BEGIN { exit !($units > 0) }" || return 0
 	local -A total=(
 		[cpu-us]=${delta[cpu_us]} [xen-us]=${delta[xen_us]}
