@@ -155,6 +155,15 @@ static int map_segs(struct xdb_ring *ring, struct xdb_req *req, bool ro)
 }
 
 /*
+ * The ring's thread itself, not an interrupt that happens to have stopped
+ * it (it may be about to sleep).
+ */
+static bool in_ring_thread(const struct xdb_ring *ring)
+{
+	return in_task() && current == ring->thread;
+}
+
+/*
  * A bio of the request is done; after the last one (if submission is
  * over) the request is.  One whose grants all stay mapped
  * (persistent) is answered here, without waiting for the thread: the
@@ -190,7 +199,7 @@ static void req_put(struct xdb_req *req)
 	if (notify)
 		notify_remote_via_irq(ring->irq);
 	/* Not from the thread itself (a plug flushed): it is awake. */
-	if (wake && current != ring->thread)
+	if (wake && !in_ring_thread(ring))
 		wake_up(&ring->wq);
 	spin_unlock_irqrestore(&ring->done_lock, flags);
 }

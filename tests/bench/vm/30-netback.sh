@@ -7,9 +7,12 @@
 # queues) and is unloaded again once the guest is gone. Five rounds
 # alternate the order, A B, B A, A B, ..., so neither copy always runs
 # first. Figures: iperf3 TCP throughput dom0 -> guest and guest -> dom0
-# with 1 and 4 streams, and the request/response latency of ICMP echo
-# (average round trip of 40 pings); around each, the backend's cost in
-# dom0 per MB (per echo for ping): dom0 CPU, Xen's dom0 time, grant
+# with 1 and 4 streams, counted over SECS seconds once the transfer has
+# had RAMP seconds (bench_cost_steady: the vif's bytes, frames with their
+# headers, so a little above iperf3's own figure), and the
+# request/response latency of ICMP echo (average round trip of 40 pings,
+# counted around the whole ping); with each, the backend's cost in dom0
+# per MB (per echo for ping): dom0 CPU, Xen's dom0 time, grant
 # operations and their hypercalls, notifications and interrupts
 # (bench-lib.sh). METRIC lines give each copy's median and range and the
 # ratio of the medians with the range of the per-round ratios. A veth pair
@@ -26,7 +29,8 @@ set -uo pipefail
 
 ours=$MODDIR/xen-netback/xen-netback.ko
 ip=10.99.0.20
-SECS=4
+SECS=5
+RAMP=2
 ROUNDS=5
 # The vifs' interrupts in /proc/interrupts (both copies name them so).
 irqs='^vif[0-9]+\.[0-9]+-q'
@@ -49,20 +53,30 @@ ping_us() {
 
 # measure COPY ROUND: one guest on that copy, all figures.
 measure() {
-	local copy=$1 round=$2 g=nb-bench v mb name
+	local copy=$1 round=$2 g=nb-bench v name counter pid
 	nb_guest "$g" "$ip" 2 || return 1
 	bench_cost_idle "$copy" "$round" "$SECS"
 	for spec in "${specs[@]}"; do
-		name=${spec%%:*}
-		bench_cost_begin "$irqs"
+		name=${spec%%:*} counter=vif_tx_bytes
+		[[ $spec == *-R* ]] && counter=vif_rx_bytes
 		# shellcheck disable=SC2086 # the options are words
-		if read -r v mb < <(iperf_mbps "$ip" "$SECS" ${spec#*:}) && [[ -n $mb ]]; then
-			bench_cost_end "$copy" "$name" "$round" "$mb"
+		timeout "$BENCH_UNTIL_STOPPED" iperf3 -c "$ip" -t "$BENCH_UNTIL_STOPPED" ${spec#*:} >/dev/null 2>&1 &
+		pid=$!
+		sleep "$RAMP"
+		if ! kill -0 "$pid" 2>/dev/null; then
+			fail "$copy round $round: iperf3 ${spec#*:} runs"
+			continue
+		fi
+		bench_cost_steady "$copy" "$name" "$round" "$SECS" "$irqs" "$counter" 1000000
+		if kill "$pid" 2>/dev/null; then
+			v=$(_bench_per "$bench_rate" 0.125)
 			note "$copy round $round: $name $v Mbit/s"
 			bench_keep "$copy" "$name" "$round" "$v"
 		else
-			fail "$copy round $round: iperf3 ${spec#*:}"
+			fail "$copy round $round: iperf3 ${spec#*:} ran through the window"
 		fi
+		wait "$pid"
+		nb_iperf_idle "$ip" || fail "$copy round $round: the guest's iperf3 server ends the test"
 	done
 	bench_cost_begin "$irqs"
 	if v=$(ping_us busybox ping -c 40 -i 0.1 -q "$ip"); then

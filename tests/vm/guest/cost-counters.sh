@@ -9,12 +9,19 @@
 # use (gnttab_map_refs, gnttab_unmap_refs, gnttab_batch_copy: one
 # hypercall each) and on notify_remote_via_irq, each with a histogram
 # trigger that counts calls and the grant operations they carry, so that
-# nothing is written to the trace buffer.
+# nothing is written to the trace buffer.  Keyed by CPU: keyed by pid,
+# the table filled up in a long run (softirqs count under whatever
+# process they interrupt, and every awk the bench starts is one), and
+# the hits of new pids were dropped.
 #
 # snap IRQ_ERE [last]: the counters now, "NAME=VALUE" words: cpu_us
 # (user, nice, system, irq and softirq time of all CPUs, /proc/stat),
-# MAP_calls and MAP_ops for each probe, irqs (the /proc/interrupts lines
-# whose name matches IRQ_ERE).
+# at_ms (the domain's uptime then, /proc/uptime, to time the window by)
+# and the work the backends have done, read at the same instant (vbd_sect:
+# sectors the vbds read and wrote; vif_rx_bytes and vif_tx_bytes: bytes
+# the vifs took from and gave to their guests), MAP_calls and MAP_ops
+# for each probe, irqs (the /proc/interrupts lines whose name matches
+# IRQ_ERE).
 tr=/sys/kernel/tracing
 # shellcheck disable=SC2016 # $argN are the kprobe's own
 probes='map gnttab_map_refs n=$arg4:u32
@@ -29,7 +36,7 @@ setup)
 		echo "p:xdbcost/$name $fn $arg" >>$tr/kprobe_events || exit 1
 		vals=hitcount
 		[ -z "$arg" ] || vals=hitcount,n
-		echo "hist:keys=common_pid:vals=$vals:size=1024" \
+		echo "hist:keys=common_cpu:vals=$vals" \
 			>"$tr/events/xdbcost/$name/trigger" || exit 1
 	done
 	;;
@@ -37,8 +44,22 @@ snap)
 	# /proc/stat counts in USER_HZ, 100 on x86.  Read first, or with
 	# "last" after the rest: the counting window then leaves out what
 	# this script itself costs.
+	# One awk for both, so that the work and the CPU time are read
+	# together; a vif's rx is what its guest sent.
 	cpu() {
-		awk '/^cpu / { printf "cpu_us=%.0f ", ($2 + $3 + $4 + $7 + $8) * 10000 }' /proc/stat
+		set -- /proc/uptime /proc/stat
+		for f in /sys/bus/xen-backend/devices/vbd-*/statistics/rd_sect \
+			/sys/bus/xen-backend/devices/vbd-*/statistics/wr_sect \
+			/sys/class/net/vif*/statistics/rx_bytes \
+			/sys/class/net/vif*/statistics/tx_bytes; do
+			[ ! -e "$f" ] || set -- "$@" "$f"
+		done
+		awk 'FILENAME == "/proc/uptime" { at = $1 * 1000; next }
+			FILENAME == "/proc/stat" { if ($1 == "cpu") cpu = ($2 + $3 + $4 + $7 + $8) * 10000; next }
+			FILENAME ~ /_sect$/ { sect += $1; next }
+			FILENAME ~ /rx_bytes$/ { rx += $1; next }
+			{ tx += $1 }
+			END { printf "cpu_us=%.0f at_ms=%.0f vbd_sect=%.0f vif_rx_bytes=%.0f vif_tx_bytes=%.0f ", cpu, at, sect, rx, tx }' "$@"
 	}
 	[ "${3:-}" = last ] || cpu
 	for name in map unmap copy notify; do

@@ -114,7 +114,8 @@ bench_cost_setup() {
 # The CPU time is read last at the beginning of a window and first at its
 # end, and the task list outside both: at about 0.3 s each under TCG, xl
 # and the task list would otherwise weigh on the window as much as the
-# work (the Xen-accounted window keeps the counters' own cost).
+# work (the Xen-accounted time is scaled to the CPU time's window,
+# _bench_delta).
 _bench_snap() {
 	if [[ $2 == begin ]]; then
 		_bench_xen
@@ -124,10 +125,14 @@ _bench_snap() {
 		_bench_xen
 	fi
 }
-# _bench_xen: the domain's vCPU time as Xen accounts it, "xen_us=N".
+# _bench_xen: the domain's vCPU time as Xen accounts it, "xen_us=N", and
+# when xl read it, "xen_at_ms=N" (the middle of its run).
 _bench_xen() {
+	local t0=${EPOCHREALTIME/./} t1
 	xl vcpu-list "${BENCH_COST_DOMAIN:-Domain-0}" 2>/dev/null |
 		awk 'NR > 1 { t += $6 } END { printf "xen_us=%.0f\n", t * 1000000 }'
+	t1=${EPOCHREALTIME/./}
+	echo "xen_at_ms=$(((t0 + t1) / 2000))"
 }
 
 # _bench_per VALUE UNITS: VALUE per unit.
@@ -164,11 +169,13 @@ _bench_note_tasks() {
 
 declare -A _bench_at
 _bench_tasks_at=
-# bench_cost_begin IRQ_ERE: start counting.
+# bench_cost_begin IRQ_ERE [notasks]: start counting; with notasks,
+# without the task list (its note would span the counting's own run).
 bench_cost_begin() {
 	local w
 	_bench_at=()
-	_bench_tasks_at=$(_bench_tasks)
+	_bench_tasks_at=
+	[[ ${2:-} == notasks ]] || _bench_tasks_at=$(_bench_tasks)
 	for w in $(_bench_snap "$1" begin); do _bench_at[${w%%=*}]=${w#*=}; done
 	_bench_at[ere]=$1
 }
@@ -180,6 +187,12 @@ _bench_delta() {
 	local -A now
 	for w in $(_bench_snap "${_bench_at[ere]}" end); do now[${w%%=*}]=${w#*=}; done
 	for k in "${!now[@]}"; do delta[$k]=$((now[$k] - ${_bench_at[$k]:-0})); done
+	# xl's window is wider than the CPU time's by its own run and the
+	# counters' (seconds each on a loaded one-vCPU dom0): scaled to the
+	# CPU time's window, the Xen-accounted time is that of the same work.
+	if [[ ${delta[xen_at_ms]:-0} -gt 0 && ${delta[at_ms]:-0} -gt 0 ]]; then
+		delta[xen_us]=$((delta[xen_us] * delta[at_ms] / delta[xen_at_ms]))
+	fi
 }
 
 # bench_cost_idle COPY ROUND SECS: the background in the backend's
@@ -201,13 +214,47 @@ bench_cost_idle() {
 
 # bench_cost_end COPY NAME ROUND UNITS: keep, for that round, the cost of
 # the work since bench_cost_begin per unit of work (UNITS of them: I/Os,
-# MB, transactions): NAME/cpu-us, NAME/xen-us, NAME/grant-ops (mapped,
-# unmapped and copied), NAME/grant-calls (their hypercalls),
-# NAME/notifications and NAME/irqs; and note which tasks used the CPU.
+# MB, transactions) (_bench_cost_keep).
 bench_cost_end() {
-	local copy=$1 name=$2 round=$3 units=$4 k v line=
 	local -A delta
 	_bench_delta
+	_bench_cost_keep "$@"
+}
+
+# What bench_cost_steady's callers give a workload as its duration: it
+# runs until they stop it, however long a loaded bed takes to reach the
+# stop (four guests' agents on a one-vCPU dom0 took over a minute).
+# shellcheck disable=SC2034 # the benchmarks read it
+BENCH_UNTIL_STOPPED=3600
+
+# bench_cost_steady COPY NAME ROUND SECS IRQ_ERE COUNTER DIVISOR: the
+# cost of work that is already running and past its ramp, counted over
+# SECS seconds, its units the change of one of the backends' own work
+# counters (cost-counters.sh: vbd_sect, vif_rx_bytes, vif_tx_bytes)
+# divided by DIVISOR, read at the same instants as the CPU time; the
+# units per second in bench_rate.  Around a whole guest command instead,
+# the agents' round trips and the workload's start weigh on the figure
+# per unit as much as the backend does, and more on the copy that did
+# less work.
+bench_cost_steady() {
+	local copy=$1 name=$2 round=$3 secs=$4 units
+	local -A delta
+	bench_cost_begin "$5" notasks
+	sleep "$secs"
+	_bench_delta
+	units=$(_bench_per "${delta[$6]:-0}" "$7")
+	# shellcheck disable=SC2034 # the benchmarks read it
+	bench_rate=$(_bench_per "$units" "$secs")
+	_bench_cost_keep "$copy" "$name" "$round" "$units"
+}
+
+# _bench_cost_keep COPY NAME ROUND UNITS: from the caller's delta, NAME's
+# cost per unit: NAME/cpu-us, NAME/xen-us, NAME/grant-ops (mapped,
+# unmapped and copied), NAME/grant-calls (their hypercalls),
+# NAME/notifications and NAME/irqs; and a note of which tasks used the
+# CPU.
+_bench_cost_keep() {
+	local copy=$1 name=$2 round=$3 units=$4 k v line=
 	_bench_note_tasks "round $round $copy $name"
 	awk "BEGIN { exit !($units > 0) }" || return 0
 	local -A total=(

@@ -186,6 +186,18 @@ nb_iperf() {
 	return 1
 }
 
+# nb_iperf_idle IP: the iperf3 server at IP has closed every connection
+# of a stopped test (dom0 has none left established or waiting for its
+# close), so that the next test does not find it busy.
+nb_iperf_idle() {
+	local n=0
+	while [[ -n $(ss -Htn state established state fin-wait-1 state fin-wait-2 dst "$1") ]]; do
+		[[ $n -lt 100 ]] || return 1
+		sleep 0.1
+		n=$((n + 1))
+	done
+}
+
 # nb_md5_roundtrip WHAT NAME IP BYTES: BYTES of random data from dom0 to
 # the guest and back over TCP (busybox nc in the guest, bash's /dev/tcp in
 # dom0); passes if both ends got exactly what was sent.
