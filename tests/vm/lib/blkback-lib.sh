@@ -100,7 +100,11 @@ guest_end_hook() {
 		n=$((n + 1))
 	done < <(tr -d '\r' <"$(guest_console "$name")" 2>/dev/null |
 		grep -E 'GUEST-FAIL|Kernel panic|BUG:|Oops' | head -n 5)
-	[[ $n -gt 0 ]] || pass "guest $name: no failure, BUG, oops or panic on its console"
+	if [[ $n -gt 0 ]]; then
+		guest_crash_context "$name"
+	else
+		pass "guest $name: no failure, BUG, oops or panic on its console"
+	fi
 }
 
 # _bb_disks NAME DOMID: every disk the guest was given is connected at both

@@ -265,6 +265,20 @@ guest_why() {
 	echo
 }
 
+# guest_crash_context NAME: after a guest's kernel died, the lines of its
+# console that say where (the first report's header, RIP and call trace,
+# at most 30), as INFO lines in the test's output, which is all a CI log
+# keeps; the whole console is kept as NAME.crash.console.log.
+guest_crash_context() {
+	local log
+	log=$(guest_console "$1")
+	cp "$log" "$TEST_LOGDIR/$1.crash.console.log" 2>/dev/null
+	tr -d '\r' <"$log" 2>/dev/null |
+		sed -n '/Oops\|BUG:\|Kernel panic/,$p' |
+		grep -E 'Oops|BUG:|Comm:|RIP:|Call Trace|Code:|^\[ *[0-9.]+\] +[<?]? *[A-Za-z_][A-Za-z0-9_.]*\+0x|Kernel panic' |
+		head -n 30 | sed "s/^/INFO: guest $1 console: /"
+}
+
 # guest_bed_fault NAME DOMID: which documented fault of the test bed
 # (README.md, known hazards) kept guest NAME from coming up, if one did.
 # Both strike before the guest's init runs, so before any frontend has
