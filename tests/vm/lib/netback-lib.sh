@@ -65,6 +65,22 @@ _gexec_answered() {
 	ack=$(xenstore-read "/local/domain/$1/data/ack" 2>/dev/null) && [[ $ack == "$seq "* ]]
 }
 
+# gexec_bg GUEST NAME CMD: CMD left running in the background in GUEST,
+# its pid in /tmp/NAME.pid there.
+gexec_bg() {
+	gexec "$1" 30 "(exec $3) </dev/null >/dev/null 2>&1 & echo \$! >/tmp/$2.pid" >/dev/null
+}
+# gexec_bg_stop GUEST NAME: stop it (SIGTERM); fails if it had already
+# ended.
+gexec_bg_stop() {
+	gexec "$1" 30 "kill \$(cat /tmp/$2.pid)" >/dev/null
+}
+# gexec_bg_wait GUEST NAME SECS: it ends by itself within SECS seconds
+# (gone, or a zombie its reaper has not collected yet).
+gexec_bg_wait() {
+	gexec "$1" $(($3 + 30)) "p=\$(cat /tmp/$2.pid); n=0; while [ \"\$(awk '{ print \$3 }' /proc/\$p/stat 2>/dev/null)\" != Z ] && [ -e /proc/\$p ]; do n=\$((n + 1)); [ \$n -le $(($3 * 5)) ] || exit 1; sleep 0.2; done" >/dev/null
+}
+
 # nb_backend DOMID [DEVID]: the backend's xenstore directory of a vif.
 nb_backend() { echo "/local/domain/0/backend/vif/$1/${2:-0}"; }
 # nb_frontend DOMID [DEVID]: the frontend's.
