@@ -7,11 +7,11 @@
 # line names nd as its backend.  In each round and copy: the copy is
 # loaded in nd and proven live by build-id, ng is created, TCP runs from
 # nd to ng and from ng to nd (iperf3, one stream), ng is destroyed and
-# the copy unloaded; five rounds, the order alternating.  Around each
-# transfer, the backend's cost per MB in the driver domain (bench-lib.sh
-# with BENCH_COST_DOMAIN=nd: nd's own CPU accounting, nd's vCPU time as
-# Xen accounts it, grant operations and their hypercalls, notifications,
-# interrupts).  The counters are read through nd's agent, whose shell
+# the copy unloaded; five rounds, the order alternating.  Over SECS
+# seconds of steady transfer (tcp), the backend's cost per MB in the
+# driver domain (bench-lib.sh with BENCH_COST_DOMAIN=nd: nd's own CPU
+# accounting, nd's vCPU time as Xen accounts it, grant operations and
+# their hypercalls, notifications, interrupts).  The counters are read through nd's agent, whose shell
 # costs nd a little CPU inside each window, the same for both copies.
 set -uo pipefail
 # shellcheck source=../../vm/lib/dom0-lib.sh
@@ -22,7 +22,8 @@ set -uo pipefail
 . "$REPO/tests/vm/lib/bench-lib.sh"
 
 ROUNDS=5
-SECS=4
+SECS=5
+RAMP=2
 nd_ip=10.98.0.1 ng_ip=10.98.0.2
 tmp=$(mktemp -d)
 cleanup() {
@@ -78,18 +79,25 @@ nd_load() {
 	[[ -n ${want[$1]} && ${hex:32:$((2 * 16#${hex:8:2}))} == "${want[$1]}" ]]
 }
 
-# tcp COPY ROUND NAME GUEST IP: one iperf3 stream from GUEST to the
-# server at IP, its Mbit/s and the cost per MB kept.
+# tcp COPY ROUND NAME GUEST IP COUNTER: one iperf3 stream from GUEST to
+# the server at IP, left running; when it has had RAMP seconds, nd counts
+# over SECS seconds (bench_cost_steady), the MB from its vif's COUNTER
+# (vif_tx_bytes: to ng; vif_rx_bytes: from ng) at the same instants as
+# its CPU time; then the stream is stopped, and one already gone fails
+# the round.
 tcp() {
-	local copy=$1 round=$2 name=$3 v mbps mb
-	bench_cost_begin '^vif[0-9]+\.[0-9]+-q'
-	v=$(gexec "$4" $((SECS + 60)) "iperf3 -c $5 -t $SECS -f m | awk '/receiver/ { for (i = 2; i <= NF; i++) { if (\$i == \"MBytes\") mb = \$(i - 1) * 1.048576; if (\$i == \"Mbits/sec\") r = \$(i - 1) } } END { print r, mb }'")
-	read -r mbps mb <<<"$v"
-	if [[ ! $mbps =~ ^[0-9.]+$ || ! $mb =~ ^[0-9.]+$ ]]; then
-		fail "$copy round $round: $name" "iperf3: $v"
+	local copy=$1 round=$2 name=$3 mbps
+	if ! gexec_bg "$4" iperf3 "iperf3 -c $5 -t $BENCH_UNTIL_STOPPED"; then
+		fail "$copy round $round: $name starts"
 		return 1
 	fi
-	bench_cost_end "$copy" "$name" "$round" "$mb"
+	sleep "$RAMP"
+	bench_cost_steady "$copy" "$name" "$round" "$SECS" '^vif[0-9]+\.[0-9]+-q' "$6" 1000000
+	if ! gexec_bg_stop "$4" iperf3; then
+		fail "$copy round $round: $name ran through the window"
+		return 1
+	fi
+	mbps=$(_bench_per "$bench_rate" 0.125)
 	bench_keep "$copy" "$name" "$round" "$mbps"
 	note "$copy round $round: $name $mbps Mbit/s"
 }
@@ -109,8 +117,8 @@ serve() {
 	if gexec nd 60 "n=0; until ping -c 1 -W 1 $ng_ip >/dev/null 2>&1; do n=\$((n + 1)); [ \$n -lt 25 ] || exit 1; sleep 1; done" >/dev/null; then
 		pass "$copy round $round: nd serves ng's vif (nd pings ng)"
 		bench_cost_idle "$copy" "$round" "$SECS"
-		tcp "$copy" "$round" tcp_to_guest nd "$ng_ip"
-		tcp "$copy" "$round" tcp_from_guest ng "$nd_ip"
+		tcp "$copy" "$round" tcp_to_guest nd "$ng_ip" vif_tx_bytes
+		tcp "$copy" "$round" tcp_from_guest ng "$nd_ip" vif_rx_bytes
 	else
 		fail "$copy round $round: nd pings ng" "nd: $(gexec nd 20 "ping -c 2 -W 2 $ng_ip 2>&1 | tail -n 2; ip neigh; grep -i vif /proc/interrupts; grep : /proc/net/dev | tail -n 1") ng: $(gexec ng 20 "ping -c 2 -W 2 $nd_ip 2>&1 | tail -n 2; ip neigh; grep -i eth /proc/interrupts; grep : /proc/net/dev | tail -n 1")"
 	fi
