@@ -36,12 +36,6 @@
 
 /* Guest receive: grant copies of one round. */
 #define XNB_RX_COPY_OPS		(2 * XNB_RX_RING_SIZE)
-/*
- * A round ends, and its responses go out, once it holds this many copies
- * (a single larger frame still goes whole): the guest takes in one part
- * while the next is copied, instead of waiting for a whole ring.
- */
-#define XNB_RX_PUSH_OPS		64
 /* Bytes queued for a guest before its queue is stopped. */
 #define XNB_RX_QUEUE_BYTES	(XNB_RX_RING_SIZE / 2 * XEN_PAGE_SIZE)
 

@@ -386,7 +386,7 @@ static unsigned int rx_round(struct xnb_queue *q, unsigned int *need)
 	for (;;) {
 		struct sk_buff *skb = rx_peek(q);
 		struct xnb_rx_item *it;
-		unsigned int slots, bound;
+		unsigned int slots;
 
 		if (!skb)
 			break;
@@ -401,9 +401,7 @@ static unsigned int rx_round(struct xnb_queue *q, unsigned int *need)
 			*need = slots;
 			break;
 		}
-		bound = rx_ops_bound(skb, slots);
-		if (nops + bound > XNB_RX_COPY_OPS ||
-		    (nitems && nops + bound > XNB_RX_PUSH_OPS))
+		if (nops + rx_ops_bound(skb, slots) > XNB_RX_COPY_OPS)
 			break;
 		skb = rx_dequeue(q);
 		it = &q->rx_items[nitems++];
