@@ -82,10 +82,10 @@ bench_metric() {
 # The backend's cost, counted around a piece of work in the domain that
 # runs the backend, BENCH_COST_DOMAIN (default Domain-0; a driver
 # domain's counters are read through its agent, gexec):
-# - its CPU time as its own kernel accounts it (/proc/stat: user, nice,
-#   system, irq, softirq of all CPUs), all of it: the ring threads,
-#   softirq, interrupts, workqueues, and whatever else ran (the same for
-#   both copies);
+# - its CPU time as its own kernel accounts it (the time its CPUs were
+#   not idle: cost-counters.sh), all of it: the ring threads, softirq,
+#   interrupts, workqueues, and whatever else ran (the same for both
+#   copies);
 # - its vCPU time as Xen accounts it (xl vcpu-list, 0.1 s steps), which
 #   includes the hypervisor's work on its hypercalls;
 # - calls of the grant-table functions both copies use and the grant
