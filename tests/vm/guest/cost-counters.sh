@@ -44,7 +44,9 @@ snap)
 	# The CPU time is the domain's time less its idle time: the CPUs
 	# online times the time elapsed (timer_list's clock, in ns), less the
 	# idle and iowait time of /proc/stat (measured at each idle entry and
-	# exit, shown in USER_HZ: 10 ms).  Its user, system, irq and softirq
+	# exit, shown in USER_HZ: 10 ms) and its steal time (Xen's count of
+	# the time a vCPU was ready to run but another ran on its CPU, taken
+	# at each tick).  Its user, system, irq and softirq
 	# parts are not used: each tick charges a whole tick to whatever runs
 	# when it comes, which misses short bursts, and with the
 	# instruction-counting clock (tests/vm/run --icount) the tick fell
@@ -69,7 +71,7 @@ snap)
 			}
 			FILENAME == "/proc/uptime" { if (!now) now = $1 * 1000000; next }
 			FILENAME == "/proc/stat" {
-				if ($1 == "cpu") idle = ($5 + $6) * 10000
+				if ($1 == "cpu") idle = ($5 + $6 + $9) * 10000
 				else if ($1 ~ /^cpu[0-9]/) cpus++
 				next
 			}
