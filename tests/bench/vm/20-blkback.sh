@@ -14,8 +14,8 @@
 # by up to 46% with where Xen placed them. The same jobs on the RAM disk
 # in dom0, run first, give the limit. Each copy's median round counts
 # (on the host's clock, pinned, one round of ours against the next of
-# in-tree still differed by -10% to +19%); METRIC lines give both figures and the ratio
-# ours/in-tree (> 1: ours faster). Each round also notes the ring
+# in-tree still differed by -10% to +19%); METRIC lines give both
+# figures and the ratio ours/in-tree (> 1: ours faster). Each round also notes the ring
 # thread's CPU time per I/O and dom0's (bench-lib.sh), the backend's cost.
 # The bed runs on QEMU's instruction-counting clock (--icount 2): on the
 # host's clock a copy's windows of 4 KiB reads at iodepth 1 counted

@@ -46,12 +46,11 @@ snap)
 	# idle and iowait time of /proc/stat (measured at each idle entry and
 	# exit, shown in USER_HZ: 10 ms) and its steal time (Xen's count of
 	# the time a vCPU was ready to run but another ran on its CPU, taken
-	# at each tick).  Its user, system, irq and softirq
-	# parts are not used: each tick charges a whole tick to whatever runs
-	# when it comes, which misses short bursts, and with the
-	# instruction-counting clock (tests/vm/run --icount) the tick fell
-	# in step with the I/O and gave one blkback less dom0 CPU than its
-	# ring thread had.
+	# at each tick).  Its user, system, irq and softirq parts are not
+	# used: each tick charges a whole tick to whatever runs when it
+	# comes, which misses short bursts, and with the instruction-counting
+	# clock (tests/vm/run --icount) the tick fell in step with the I/O
+	# and gave one blkback less dom0 CPU than its ring thread had.
 	# Read first, or with "last" after the rest: the counting window
 	# then leaves out what this script itself costs.
 	# One awk for all, so that the work and the CPU time are read
