@@ -14,6 +14,7 @@
 #include <xen/grant_table.h>
 
 #include "common.h"
+#include "tx_layout.h"
 
 int xnb_tx_alloc(struct xnb_queue *q)
 {
@@ -81,39 +82,83 @@ static bool credit_take(struct xnb_queue *q, unsigned int len)
 	return true;
 }
 
-/* Queue the grant copies that fill @skb (linear area, then its pages). */
-static unsigned int tx_add_copies(struct xnb_queue *q, struct sk_buff *skb,
-				  const struct xnb_tx_pkt *pkt,
-				  const struct xen_netif_tx_request *slots,
-				  struct gnttab_copy *op)
+/*
+ * Room in the frags for @len bytes at guest offset @soff, @left bytes of
+ * the frame still to place with them: returns the bytes that go at *doff
+ * of local frame *gfn (0 if no page could be had).
+ */
+static unsigned int tx_frag_room(struct sk_buff *skb, unsigned int soff,
+				 unsigned int len, unsigned int left,
+				 unsigned long *gfn, unsigned int *doff)
 {
-	unsigned int head = skb_headlen(skb), pos = 0, n = 0, d;
+	struct skb_shared_info *sh = skb_shinfo(skb);
+	unsigned int nr = sh->nr_frags, end = 0;
+	struct xnb_tx_place p;
+	struct page *page;
 
+	if (nr)
+		end = skb_frag_off(&sh->frags[nr - 1]) +
+		      skb_frag_size(&sh->frags[nr - 1]);
+	p = xnb_tx_place(nr, end, soff, len, left - len, MAX_SKB_FRAGS);
+	if (p.fresh) {
+		page = alloc_page(GFP_ATOMIC | __GFP_NOWARN);
+		if (!page)
+			return 0;
+		skb_add_rx_frag(skb, nr, page, p.off, p.len, PAGE_SIZE);
+	} else {
+		page = skb_frag_page(&sh->frags[nr - 1]);
+		skb_frag_size_add(&sh->frags[nr - 1], p.len);
+		skb->len += p.len;
+		skb->data_len += p.len;
+	}
+	*gfn = xen_page_to_gfn(page);
+	*doff = p.off;
+	return p.len;
+}
+
+/*
+ * An skb for the frame, a linear head then frags laid out by tx_layout.h,
+ * and in @op the grant copies that fill it (*nops of them).  NULL if
+ * memory ran out.
+ */
+static struct sk_buff *tx_build_skb(struct xnb_queue *q,
+				    const struct xnb_tx_pkt *pkt,
+				    const struct xen_netif_tx_request *slots,
+				    struct gnttab_copy *op, unsigned int *nops)
+{
+	unsigned int head = min_t(unsigned int, pkt->len, XNB_TX_HEAD);
+	unsigned int left = pkt->len - head, n = 0, d;
+	struct sk_buff *skb;
+
+	skb = napi_alloc_skb(&q->napi, head);
+	if (!skb)
+		return NULL;
 	for (d = 0; d < pkt->nr_data; d++) {
 		const struct xen_netif_tx_request *s =
 			&slots[xnb_tx_data_slot(pkt, d)];
-		unsigned int left = xnb_tx_slot_len(pkt, slots, d);
+		unsigned int len = xnb_tx_slot_len(pkt, slots, d);
 		unsigned int soff = s->offset;
 
-		while (left) {
+		while (len) {
 			unsigned int chunk, doff;
 			unsigned long gfn;
 
-			if (pos < head) {
-				u8 *dst = skb->data + pos;
+			if (skb_headlen(skb) < head) {
+				u8 *dst = skb_tail_pointer(skb);
 
 				doff = offset_in_page(dst);
-				chunk = min3(left, head - pos,
+				chunk = min3(len, head - skb_headlen(skb),
 					     (unsigned int)PAGE_SIZE - doff);
 				gfn = virt_to_gfn(dst);
+				skb_put(skb, chunk);
 			} else {
-				unsigned int fpos = pos - head;
-				skb_frag_t *frag =
-					&skb_shinfo(skb)->frags[fpos / PAGE_SIZE];
-
-				doff = fpos % PAGE_SIZE;
-				chunk = min(left, (unsigned int)PAGE_SIZE - doff);
-				gfn = xen_page_to_gfn(skb_frag_page(frag));
+				chunk = tx_frag_room(skb, soff, len, left,
+						     &gfn, &doff);
+				if (!chunk) {
+					kfree_skb(skb);
+					return NULL;
+				}
+				left -= chunk;
 			}
 			op[n].source.u.ref = s->gref;
 			op[n].source.domid = q->vif->domid;
@@ -125,35 +170,10 @@ static unsigned int tx_add_copies(struct xnb_queue *q, struct sk_buff *skb,
 			op[n].flags = GNTCOPY_source_gref;
 			n++;
 			soff += chunk;
-			pos += chunk;
-			left -= chunk;
+			len -= chunk;
 		}
 	}
-	return n;
-}
-
-/* An skb with room for the whole frame: a linear head, then full pages. */
-static struct sk_buff *tx_alloc_skb(struct xnb_queue *q, unsigned int len)
-{
-	unsigned int head = min_t(unsigned int, len, XNB_TX_HEAD);
-	unsigned int rest = len - head, i = 0;
-	struct sk_buff *skb;
-
-	skb = napi_alloc_skb(&q->napi, head);
-	if (!skb)
-		return NULL;
-	skb_put(skb, head);
-	while (rest) {
-		unsigned int n = min_t(unsigned int, rest, PAGE_SIZE);
-		struct page *page = alloc_page(GFP_ATOMIC | __GFP_NOWARN);
-
-		if (!page) {
-			kfree_skb(skb);
-			return NULL;
-		}
-		skb_add_rx_frag(skb, i++, page, 0, n, PAGE_SIZE);
-		rest -= n;
-	}
+	*nops = n;
 	return skb;
 }
 
@@ -290,15 +310,12 @@ static int tx_round(struct xnb_queue *q, int budget, bool *again)
 			}
 			if (!credit_take(q, it->pkt.len))
 				break;
-			it->skb = tx_alloc_skb(q, it->pkt.len);
-			if (!it->skb) {
+			it->skb = tx_build_skb(q, &it->pkt, slots,
+					       &q->tx_copy[nops], &it->nops);
+			if (!it->skb)
 				tx_drop(q, it, NULL);
-			} else {
-				it->nops = tx_add_copies(q, it->skb, &it->pkt,
-							 slots,
-							 &q->tx_copy[nops]);
+			else
 				nops += it->nops;
-			}
 		}
 		used += it->pkt.nr_slots;
 		nitems++;
