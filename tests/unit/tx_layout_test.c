@@ -138,36 +138,36 @@ static void test_netfront_gso(void)
 	      "netfront GSO frame: %u copies for %u slots", o.ops, p.nr_data);
 }
 
-/* Half pages at odd offsets: fresh pages run out, packing finishes. */
-static void test_packing_takes_over(void)
+/*
+ * A frame of @n slots, the first of @first bytes at offset 0, each other of
+ * @size bytes at @off: it fits however fresh pages run out.
+ */
+static void check_same_slots(unsigned int n, u16 first, u16 off, u16 size)
 {
-	u16 offs[18], sizes[18];
+	u16 offs[XEN_NETIF_NR_SLOTS_MIN], sizes[XEN_NETIF_NR_SLOTS_MIN];
 	struct xnb_tx_pkt p;
 	struct outcome o;
 	unsigned int i;
 
-	for (i = 0; i < 17; i++) {
-		offs[i] = 3000;
-		sizes[i] = 1096;
+	for (i = 0; i + 1 < n; i++) {
+		offs[i] = off;
+		sizes[i] = size;
 	}
-	frame(18, 0, 4096, offs, sizes);
-	xnb_tx_parse(ring, 18, FATAL_SLOTS, &p);
+	frame(n, 0, first, offs, sizes);
+	xnb_tx_parse(ring, n, FATAL_SLOTS, &p);
 	o = lay_out(&p);
 	CHECK(p.verdict == XNB_TX_OK && !o.bad && o.frags <= MAX_FRAGS &&
 	      o.ops + 1 <= 3 * p.nr_data,
-	      "18 small slots: %u frags, %u copies", o.frags, o.ops);
+	      "%u slots of %u bytes at %u: %u frags, %u copies", n, size, off,
+	      o.frags, o.ops);
+}
 
+static void test_packing_takes_over(void)
+{
+	/* Half pages at odd offsets: fresh pages run out, packing finishes. */
+	check_same_slots(18, 4096, 3000, 1096);
 	/* The most slots tx_parse.c lets through, none a whole page. */
-	for (i = 0; i < 18; i++) {
-		offs[i] = 1;
-		sizes[i] = 3400;
-	}
-	frame(19, 1, 3400, offs, sizes);
-	xnb_tx_parse(ring, 19, FATAL_SLOTS, &p);
-	o = lay_out(&p);
-	CHECK(p.verdict == XNB_TX_OK && !o.bad && o.frags <= MAX_FRAGS &&
-	      o.ops + 1 <= 3 * p.nr_data,
-	      "19 slots of 3400 bytes: %u frags, %u copies", o.frags, o.ops);
+	check_same_slots(19, 3400, 1, 3400);
 }
 
 /* Random frames that tx_parse.c accepts: the invariants always hold. */
