@@ -164,7 +164,7 @@ static void check_same_slots(unsigned int n, u16 first, u16 off, u16 size)
 
 static void test_packing_takes_over(void)
 {
-	/* Half pages at odd offsets: fresh pages run out, packing finishes. */
+	/* Slots ending their pages: fresh pages run out, packing finishes. */
 	check_same_slots(18, 4096, 3000, 1096);
 	/* The most slots tx_parse.c lets through, none a whole page. */
 	check_same_slots(19, 3400, 1, 3400);
