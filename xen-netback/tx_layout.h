@@ -4,10 +4,13 @@
  * in the kernel and in tests/unit.  A grant copy reaches into one page on
  * each side, so a piece of a slot (inside one guest page) that lands
  * across two local pages costs two copies.  A piece goes whole after the
- * previous one when it fits in that page, else at its own guest offset in
- * a fresh page: one copy either way.  Packing (every page filled, pieces
- * split) takes over only when fresh pages would leave too few frags for
- * the rest of the frame.
+ * previous one when it fits in that page, else, if it is half a page or
+ * more, at its own guest offset in a fresh page: one copy either way.
+ * Smaller pieces are packed (the page filled, the piece split), and so is
+ * everything once fresh pages would leave too few frags for the rest of
+ * the frame.  Every page then holds half a page on average or more, but
+ * for the last: a guest's tiny slots at the ends of its pages cannot make
+ * dom0 allocate a page each (its credit counts bytes, not pages).
  */
 #ifndef XNB_TX_LAYOUT_H
 #define XNB_TX_LAYOUT_H
@@ -36,7 +39,7 @@ xnb_tx_place(unsigned int nr_frags, unsigned int end, unsigned int soff,
 
 	if (nr_frags && end + len <= XEN_PAGE_SIZE)
 		return (struct xnb_tx_place){ false, end, len };
-	if (nr_frags + 1 + rest_pages <= max_frags)
+	if (len >= XEN_PAGE_SIZE / 2 && nr_frags + 1 + rest_pages <= max_frags)
 		return (struct xnb_tx_place){ true, soff, len };
 	if (nr_frags && end < XEN_PAGE_SIZE)
 		return (struct xnb_tx_place){ false, end, XEN_PAGE_SIZE - end };

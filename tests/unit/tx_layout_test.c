@@ -4,7 +4,8 @@
  * (xen-netback/tx_layout.h), driven the way tx.c drives it: the linear
  * head first, then each slot's piece placed in the frags.  Every frame
  * tx_parse.c accepts must fit the frags, keep every copy inside one page
- * and within tx.c's bound of copies per slot; a frame as Linux's netfront
+ * and within tx.c's bound of copies per slot, and its pages must hold half
+ * a page each on average, but for the last; a frame as Linux's netfront
  * sends it must take one copy per piece.
  */
 #include <stdio.h>
@@ -28,6 +29,7 @@ struct frag {
 struct outcome {
 	unsigned int ops;	/* grant copies, but for the head's page split */
 	unsigned int frags;
+	unsigned int placed;	/* bytes in the frags */
 	unsigned int bad;	/* broken invariants */
 	struct frag frag[MAX_FRAGS];
 };
@@ -36,7 +38,7 @@ struct outcome {
 static struct outcome lay_out(const struct xnb_tx_pkt *p)
 {
 	unsigned int head = p->len < HEAD ? p->len : HEAD;
-	unsigned int filled = 0, left = p->len - head, placed = 0, d;
+	unsigned int filled = 0, left = p->len - head, d;
 	struct outcome o = { 0 };
 
 	for (d = 0; d < p->nr_data; d++) {
@@ -79,16 +81,22 @@ static struct outcome lay_out(const struct xnb_tx_pkt *p)
 			} else {
 				f->size += pl.len;
 			}
-			placed += pl.len;
+			o.placed += pl.len;
 			left -= pl.len;
 			soff += pl.len;
 			len -= pl.len;
 			o.ops++;
 		}
 	}
-	if (filled + placed != p->len || left)
+	if (filled + o.placed != p->len || left)
 		o.bad++;
 	return o;
+}
+
+/* No more pages than two per page's worth of bytes, plus one. */
+static int pages_bounded(const struct outcome *o)
+{
+	return !o->frags || (o->frags - 1) * (XEN_PAGE_SIZE / 2) <= o->placed;
 }
 
 static void slot(unsigned int i, u16 offset, u16 size, u16 flags)
@@ -157,17 +165,28 @@ static void check_same_slots(unsigned int n, u16 first, u16 off, u16 size)
 	xnb_tx_parse(ring, n, FATAL_SLOTS, &p);
 	o = lay_out(&p);
 	CHECK(p.verdict == XNB_TX_OK && !o.bad && o.frags <= MAX_FRAGS &&
-	      o.ops + 1 <= 3 * p.nr_data,
-	      "%u slots of %u bytes at %u: %u frags, %u copies", n, size, off,
-	      o.frags, o.ops);
+	      o.ops + 1 <= 3 * p.nr_data && pages_bounded(&o),
+	      "%u slots of %u bytes at %u: %u frags for %u bytes, %u copies",
+	      n, size, off, o.frags, o.placed, o.ops);
 }
 
 static void test_packing_takes_over(void)
 {
-	/* Slots ending their pages: fresh pages run out, packing finishes. */
-	check_same_slots(18, 4096, 3000, 1096);
+	/* Half pages ending their pages: fresh pages run out, packing ends. */
+	check_same_slots(18, 4096, 2048, 2048);
 	/* The most slots tx_parse.c lets through, none a whole page. */
 	check_same_slots(19, 3400, 1, 3400);
+}
+
+/*
+ * Tiny slots at the ends of guest pages, after a first slot that fills
+ * the head: packed into one page, not a page each.
+ */
+static void test_tiny_slots(void)
+{
+	check_same_slots(19, HEAD, XEN_PAGE_SIZE - 1, 1);
+	check_same_slots(19, HEAD, XEN_PAGE_SIZE - 2000, 2000);
+	check_same_slots(10, HEAD + 1, XEN_PAGE_SIZE - 2047, 2047);
 }
 
 /* Random frames that tx_parse.c accepts: the invariants always hold. */
@@ -187,7 +206,12 @@ static void test_random(void)
 		for (i = 0; i + 1 < n; i++) {
 			offs[i] = rand() % 4 ? 0 : rand() % XEN_PAGE_SIZE;
 			sizes[i] = rand() % 3 ? XEN_PAGE_SIZE - offs[i] :
-				   1 + rand() % (XEN_PAGE_SIZE - offs[i]);
+				   rand() % (XEN_PAGE_SIZE - offs[i] + 1);
+			/* Now and then a tiny slot ending its page. */
+			if (!(rand() % 8)) {
+				sizes[i] = rand() % 64;
+				offs[i] = XEN_PAGE_SIZE - sizes[i];
+			}
 		}
 		frame(n, off0, 1 + rand() % (XEN_PAGE_SIZE - off0), offs,
 		      sizes);
@@ -196,7 +220,8 @@ static void test_random(void)
 			continue;
 		frames++;
 		o = lay_out(&p);
-		if (o.bad || o.frags > MAX_FRAGS || o.ops + 1 > 3 * p.nr_data)
+		if (o.bad || o.frags > MAX_FRAGS ||
+		    o.ops + 1 > 3 * p.nr_data || !pages_bounded(&o))
 			bad++;
 	}
 	CHECK(frames > 100000 && !bad,
@@ -207,6 +232,7 @@ int main(void)
 {
 	test_netfront_gso();
 	test_packing_takes_over();
+	test_tiny_slots();
 	test_random();
 	return unit_failed ? 1 : 0;
 }
