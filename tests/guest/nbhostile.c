@@ -35,6 +35,9 @@
  *             legal, must arrive intact (XSA-432's shape, within limits)
  *   tiny19    the same in the head plus 18 slots (XSA-432): delivered
  *             intact, as in-tree
+ *   tinyends  a 146-byte patterned frame: 128 bytes in the first slot,
+ *             then 18 slots of 1 byte, each the last byte of its page
+ *             (what once cost dom0 a page each): delivered intact
  * Attacks that dom0 drives step by step: the program writes the step's
  * name to the guest's xenstore data/nbh-step and goes on when dom0 writes
  * the same name to data/nbh-go (after 300 s without it, too); at the end
@@ -443,6 +446,23 @@ static void tiny(unsigned int n)
 		slot(0, first + 6 * (i - 1), 6, i + 1 < n ? NETTXF_more_data : 0);
 }
 
+/*
+ * A 146-byte patterned frame: 128 bytes at the start of page 0, the other
+ * 18 each alone at the end of pages 1 to 18.
+ */
+static void tiny_ends(void)
+{
+	const uint8_t *p = mem + 2 * PAGE;
+	unsigned int i;
+
+	pattern(0, 146);
+	slot(0, 0, 146, NETTXF_more_data);
+	for (i = 1; i <= 18; i++) {
+		mem[(3 + i) * PAGE - 1] = p[127 + i];
+		slot(i, PAGE - 1, 1, i < 18 ? NETTXF_more_data : 0);
+	}
+}
+
 /* A packet of N slots: first announces TOTAL, the others each carry EACH. */
 static void chain(unsigned int n, unsigned int total, unsigned int each)
 {
@@ -547,6 +567,8 @@ static void attack(const char *a)
 		tiny(18);
 	} else if (!strcmp(a, "tiny19")) {
 		tiny(19);
+	} else if (!strcmp(a, "tinyends")) {
+		tiny_ends();
 	} else {
 		fprintf(stderr, "nbhostile: unknown attack %s\n", a);
 		exit(2);

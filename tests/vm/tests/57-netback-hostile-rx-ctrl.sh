@@ -9,7 +9,9 @@
 #     status (1..3), while valid requests before and after succeed and
 #     the vif still transmits;
 #   XSA-432: a 128-byte frame in 18 slots arrives intact; in the head
-#     plus 18 slots it is dropped with errors or arrives intact;
+#     plus 18 slots it is dropped with errors or arrives intact; so does
+#     a 146-byte one whose last 18 bytes sit alone at the ends of 18
+#     pages (packed, not given a page each);
 #   multicast control: with request-multicast-control, frames to a group
 #     the frontend joined (MCAST_ADD extra) reach its receive ring, those
 #     to another group do not, nor the first after MCAST_DEL;
@@ -169,6 +171,14 @@ if [[ $(field probe) == okay && $b =~ ^0(,0)*$ && $seen == "frames=1 intact=1 le
 	pass "tiny19: head plus 18 slots of 128 bytes answered OKAY and arrived intact, the probe too"
 else
 	fail "tiny19: head plus 18 slots of 128 bytes arrive intact" "bad slots '$b', dom0 saw '$seen', probe $(field probe)"
+fi
+# 18 one-byte slots each at the end of its page, after a first slot that
+# fills the head: packed into one page of frags (tx_layout.h), intact.
+tiny tinyends
+if [[ $(field bad) =~ ^0(,0)*$ && $seen == "frames=1 intact=1 lens=146" && $(field probe) == okay ]]; then
+	pass "tinyends: 146 bytes, 18 of them alone at the ends of their pages, answered OKAY and arrived intact"
+else
+	fail "tinyends: 146 bytes, 18 of them at the ends of their pages, arrive intact" "bad slots $(field bad), dom0 saw '$seen', probe $(field probe)"
 fi
 
 # --- multicast control -----------------------------------------------------
