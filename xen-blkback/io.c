@@ -321,16 +321,21 @@ int xdb_io_submit(struct xdb_ring *ring, struct xdb_req *req,
 	if (status != BLKIF_RSP_OKAY)
 		return status;
 
+	/*
+	 * Writes go as direct I/O does (REQ_SYNC | REQ_IDLE): the guest
+	 * paces its own, and writeback throttling would hold any other to
+	 * half the queue's depth.
+	 */
 	switch (io->kind) {
 	case XDB_IO_READ:
 		opf = REQ_OP_READ;
 		break;
 	case XDB_IO_WRITE:
-		opf = REQ_OP_WRITE | REQ_SYNC;
+		opf = REQ_OP_WRITE | REQ_SYNC | REQ_IDLE;
 		break;
 	default:
 		/* Earlier writes durable first, this one durable on return. */
-		opf = REQ_OP_WRITE | REQ_SYNC | REQ_PREFLUSH |
+		opf = REQ_OP_WRITE | REQ_SYNC | REQ_IDLE | REQ_PREFLUSH |
 		      (req->nr_segs ? REQ_FUA : 0);
 		break;
 	}

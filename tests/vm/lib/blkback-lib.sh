@@ -8,8 +8,8 @@
 # sides make the same patterns.
 BB_SEED=${BB_SEED:-$((RANDOM * 32768 + RANDOM))}
 MiB=1048576
-# Device ids of xvda, xvdb, xvdc, xvdd (blkif.h: major 202, minor 16 * n).
-declare -A BB_DEVID=([xvda]=51712 [xvdb]=51728 [xvdc]=51744 [xvdd]=51760)
+# Device ids of xvda to xvde (blkif.h: major 202, minor 16 * n).
+declare -A BB_DEVID=([xvda]=51712 [xvdb]=51728 [xvdc]=51744 [xvdd]=51760 [xvde]=51776)
 
 # bb_pattern FIRST_SECTOR SECTORS TAG: the guest's pattern, byte for byte.
 bb_pattern() {

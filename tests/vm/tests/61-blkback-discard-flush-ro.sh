@@ -1,10 +1,11 @@
 #!/bin/bash
 # vm-timeout: 600
-# xen-blkback's discard, flush and read-only disks. Guest disks: xvda a
+# xen-blkback's discard, flush, read-only disks and writes as the device's
+# queue sees them. Guest disks: xvda a
 # loop device over a file on tmpfs (discard = hole punching, write cache
 # on), xvdb a brd RAM disk (discard on kernels whose brd has it, no write
 # cache), xvdc a brd RAM disk and xvdd a loop file, both given read-only
-# (",r"). Checked: discard in the guest reaches the device (the loop file's
+# (",r"), xvde a null_blk disk whose writes take 100 ms each. Checked: discard in the guest reaches the device (the loop file's
 # blocks are deallocated and read as zeros, the data around is intact; brd
 # reads zeros), ds_req counts it; where the backend advertises no discard,
 # the guest has none; secure discard if discard-secure is advertised;
@@ -12,7 +13,11 @@
 # (verified) makes f_req grow; the read-only disks say info 4 (VDISK_READONLY)
 # and mode r, the guest sees them read-only, its writes and discards fail even
 # after "blockdev --setrw", it still reads them right, and dom0 finds their
-# content unchanged. (A Linux guest refuses those writes itself, EPERM, so
+# content unchanged. Of the guest's random I/O at iodepth 32, three
+# quarters writes, 20 or more writes reach xvde's queue at once: marked as direct I/O, as
+# in-tree marks them, they pass writeback throttling (wbt, on for that
+# queue), which held unmarked ones to 16 at once here, and holds them to
+# fewer while reads take longer than its 2 ms target. (A Linux guest refuses those writes itself, EPERM, so
 # the backend's own refusal is 66-blkback-hostile-frontend's to check.)
 set -uo pipefail
 # shellcheck source=SCRIPTDIR/../lib/dom0-lib.sh
@@ -28,6 +33,7 @@ cleanup() {
 	for l in "${loops[@]}"; do losetup -d "$l"; done
 	mountpoint -q "$dir" && umount "$dir"
 	rmmod brd 2>/dev/null
+	rmmod null_blk 2>/dev/null
 	true
 }
 trap 'rc=$?; cleanup; (exit $rc); _vm_exit' EXIT
@@ -43,11 +49,14 @@ bb_pwrite "$dir/ro.img" 0 16 ro-loop
 ld=$(losetup -f --show -r "$dir/ro.img") && loops+=("$ld") || { fail "read-only loop device over ro.img"; exit 1; }
 bb_pwrite /dev/ram1 0 32 ro-brd
 ro_c=$(bb_md5 /dev/ram1 0 32) ro_d=$(md5sum <"$dir/ro.img" | cut -d' ' -f1)
-note "seed $BB_SEED; xvda $la, xvdb /dev/ram0, xvdc /dev/ram1 (r), xvdd $ld (r)"
+rmmod null_blk 2>/dev/null
+modprobe null_blk gb=1 irqmode=2 completion_nsec=100000000 && udevadm settle 2>/dev/null
+[[ -b /dev/nullb0 ]] || { fail "null_blk disk /dev/nullb0"; exit 1; }
+note "seed $BB_SEED; xvda $la, xvdb /dev/ram0, xvdc /dev/ram1 (r), xvdd $ld (r), xvde /dev/nullb0"
 
-bb_guest "$g" "disk=['phy:$la,xvda,w','phy:/dev/ram0,xvdb,w','phy:/dev/ram1,xvdc,r','phy:$ld,xvdd,r']" || exit 1
+bb_guest "$g" "disk=['phy:$la,xvda,w','phy:/dev/ram0,xvdb,w','phy:/dev/ram1,xvdc,r','phy:$ld,xvdd,r','phy:/dev/nullb0,xvde,w']" || exit 1
 domid=$(guest_domid "$g")
-for d in xvda xvdb xvdc xvdd; do
+for d in xvda xvdb xvdc xvdd xvde; do
 	xenstore-ls -f "$(bb_be "$domid" "$d")" >"$TEST_LOGDIR/$d-backend.xenstore" 2>&1
 	bb_connected "$d: backend and frontend connected" "$domid" "$d"
 done
@@ -129,6 +138,34 @@ if [[ -n $f1 && $((f1 - ${f0:-0})) -ge 100 ]]; then
 else
 	fail "xvda: statistics/f_req counted the guest's flushes" "'$f0' -> '$f1' after 256 fsyncs"
 fi
+
+# --- writes past writeback throttling ------------------------------------
+# With completions 100 ms apart a queue holds what it was let take: from
+# a guest at iodepth 32 with three quarters of its I/O writes, some 24
+# writes, at most 16 if wbt holds them back (writes alone would let wbt
+# go deeper).
+lat=$(cat /sys/block/nullb0/queue/wbt_lat_usec 2>/dev/null)
+if [[ ${lat:-0} -gt 0 ]]; then
+	pass "xvde: writeback throttling is on for nullb0 (wbt_lat_usec $lat)"
+else
+	fail "xvde: writeback throttling is on for nullb0" "wbt_lat_usec '$lat'"
+fi
+gsh "$g" 30 "(fio --name=qd32 --filename=/dev/xvde --direct=1 --ioengine=libaio --rw=randrw --rwmixread=25 --bs=4k --iodepth=32 --runtime=20 --time_based >/dev/null 2>&1; echo done >/tmp/qd32.out) </dev/null >/dev/null 2>&1 &"
+most=0 reads=0 n=0
+while [[ $most -lt 20 && $n -lt 200 ]]; do
+	read -r r w </sys/block/nullb0/inflight
+	[[ $w -gt $most ]] && most=$w
+	[[ $r -gt $reads ]] && reads=$r
+	sleep 0.1
+	n=$((n + 1))
+done
+if [[ $most -ge 20 ]]; then
+	pass "xvde: the guest's writes at iodepth 32 reach the queue together ($most writes in flight)"
+else
+	fail "xvde: the guest's writes at iodepth 32 reach the queue together" "at most $most writes (and $reads reads) in flight over 20 s"
+fi
+gcheck "xvde: the guest's fio ends" "$g" 60 \
+	'n=0; while [ ! -s /tmp/qd32.out ] && [ $n -lt 50 ]; do n=$((n + 1)); sleep 1; done; [ -s /tmp/qd32.out ]'
 
 # --- read-only disks ----------------------------------------------------------
 declare -A rotag=([xvdc]=ro-brd [xvdd]=ro-loop) rolen=([xvdc]=32 [xvdd]=16)
