@@ -8,7 +8,7 @@
 # that a drift over the boot weighs on both copies alike. A PV guest runs fio on a RAM disk (brd,
 # filled first so that reads touch real pages): 4 KiB random reads and
 # writes at iodepth 1 and 32 (IOPS), 1 MiB sequential reads and writes at
-# iodepth 8 (MB/s), eight seconds each, the cost counted over five of
+# iodepth 8 (MB/s), eleven seconds each, the cost counted over five of
 # them in steady state (measure). The vCPUs, the ring's thread and its
 # interrupt are pinned the same way for both copies; unpinned, rounds moved
 # by up to 46% with where Xen placed them. The same jobs on the RAM disk
@@ -79,26 +79,40 @@ sectors() {
 }
 # measure COPY ROUND NAME RW BS QD UNIT: one fio job in the guest, its
 # figure from fio, and the cost counted over a window of steady I/O only:
-# the job runs in the background for SECS + 3 s, dom0 counts from 2 s
-# (fio started, its ramp over) for SECS, and the I/Os in the window come
-# from the vbd's own sector counts.  Counted around the whole guest
-# command instead, the agent's round trip and fio's start weighed on the
-# figure per I/O as much as the backend did, and more on the copy that
-# did fewer I/Os.
+# the job runs in the background for SECS + 6 s; dom0 waits for the
+# vbd's sector counts to move (fio's I/O has begun), counts from 1 s later
+# (fio's ramp over) for SECS, and the I/Os in the window come from the
+# same counts.  Counted around the whole guest command instead, the
+# agent's round trip and fio's start weighed on the figure per I/O as
+# much as the backend did, and more on the copy that did fewer I/Os; a
+# fixed 2 s for fio's start missed the I/O altogether on a busy host,
+# where fio took longer than its run to begin.  The counts still moving
+# after the window show that fio had not stopped within it.
 measure() {
-	local copy=$1 round=$2 name=$3 rw=$4 bs=$5 qd=$6 unit=$7 s0 s1 c0 c1 ios v c
-	if ! gsh "$g" 30 "rm -f /tmp/perf.out; (fioperf xvda $rw $bs $qd $((secs + 3)) >/tmp/perf.out) </dev/null >/dev/null 2>&1 &"; then
+	local copy=$1 round=$2 name=$3 rw=$4 bs=$5 qd=$6 unit=$7 s0 s1 c0 c1 ios v c n
+	if ! gsh "$g" 30 "rm -f /tmp/perf.out; (fioperf xvda $rw $bs $qd $((secs + 6)) >/tmp/perf.out) </dev/null >/dev/null 2>&1 &"; then
 		fail "$copy round $round: fio $name starts in the guest" "$GOUT"
 		return 1
 	fi
-	sleep 2
+	s0=$(sectors) n=0
+	while [[ $(sectors) == "$s0" && $n -lt 300 ]]; do
+		sleep 0.2
+		n=$((n + 1))
+	done
+	if [[ $n -ge 300 ]]; then
+		fail "$copy round $round: fio $name does I/O within 60 s"
+		return 1
+	fi
+	sleep 1
 	bench_cost_begin blkif-backend
 	s0=$(sectors) c0=$(ring_ns)
 	sleep "$secs"
 	c1=$(ring_ns) s1=$(sectors)
 	ios=$(((s1 - s0) * 512 / $(bytes "$bs")))
 	bench_cost_end "$copy" "$name" "$round" "$ios"
-	if ! GSH_QUIET=3 gsh "$g" $((secs * 3 + 30)) "n=0; while [ ! -s /tmp/perf.out ] && [ \$n -lt $((secs * 3 + 20)) ]; do n=\$((n + 1)); sleep 1; done; cat /tmp/perf.out" ||
+	sleep 0.5
+	[[ $(sectors) != "$s1" ]] || fail "$copy round $round: fio $name still runs after the window"
+	if ! GSH_QUIET=3 gsh "$g" $((secs * 3 + 40)) "n=0; while [ ! -s /tmp/perf.out ] && [ \$n -lt $((secs * 3 + 30)) ]; do n=\$((n + 1)); sleep 1; done; cat /tmp/perf.out" ||
 		[[ ! $GOUT =~ ^[0-9]+\ [0-9]+ ]]; then
 		fail "$copy round $round: fio $name in the guest" "$GOUT"
 		return 1
