@@ -8,8 +8,8 @@
 # that a drift over the boot weighs on both copies alike. A PV guest runs fio on a RAM disk (brd,
 # filled first so that reads touch real pages): 4 KiB random reads and
 # writes at iodepth 1 and 32 (IOPS), 1 MiB sequential reads and writes at
-# iodepth 8 (MB/s), eleven seconds each, the cost counted over five of
-# them in steady state (measure). The vCPUs, the ring's thread and its
+# iodepth 8 (MB/s), each run until stopped and measured over five seconds
+# of steady state (measure). The vCPUs, the ring's thread and its
 # interrupt are pinned the same way for both copies; unpinned, rounds moved
 # by up to 46% with where Xen placed them. The same jobs on the RAM disk
 # in dom0, run first, give the limit. Each copy's median round counts
@@ -56,7 +56,8 @@ load() { load_copy "$1" xen-blkback; }
 ring_ns() {
 	awk '{ print $1 }' "/proc/$ring_pid/schedstat" 2>/dev/null || echo 0
 }
-# figure UNIT "IOPS KIB/S": the number that counts for that unit.
+# figure UNIT "IOPS KIB/S": the number that counts for that unit (of
+# fio's own output, for the limit in dom0).
 figure() {
 	local iops kib
 	read -r iops kib <<<"$2"
@@ -77,20 +78,21 @@ sectors() {
 	r=$(bb_stat "$d" xvda rd_sect) w=$(bb_stat "$d" xvda wr_sect)
 	echo $((${r:-0} + ${w:-0}))
 }
-# measure COPY ROUND NAME RW BS QD UNIT: one fio job in the guest, its
-# figure from fio, and the cost counted over a window of steady I/O only:
-# the job runs in the background for SECS + 6 s; dom0 waits for the
-# vbd's sector counts to move (fio's I/O has begun), counts from 1 s later
-# (fio's ramp over) for SECS, and the I/Os in the window come from the
-# same counts.  Counted around the whole guest command instead, the
-# agent's round trip and fio's start weighed on the figure per I/O as
-# much as the backend did, and more on the copy that did fewer I/Os; a
-# fixed 2 s for fio's start missed the I/O altogether on a busy host,
-# where fio took longer than its run to begin.  The counts still moving
-# after the window show that fio had not stopped within it.
+# now_us: dom0's clock in microseconds.
+now_us() { echo "${EPOCHREALTIME/./}"; }
+# measure COPY ROUND NAME RW BS QD UNIT: one fio job in the guest, run
+# until stopped, and over a window of SECS seconds of steady I/O its
+# figure and its cost, the I/Os taken from the vbd's own sector counts.
+# dom0 waits for those counts to move (fio's I/O has begun) and opens the
+# window 1 s later; after it, fio is stopped, which must find it still
+# running.  Counted around the whole guest command instead, the agent's
+# round trip and fio's start weighed on the figure per I/O as much as the
+# backend did; a job of fixed length missed the I/O altogether on a busy
+# host, where the guest's agent and dom0's counting took longer than the
+# job (5-10 s for each agent command).
 measure() {
-	local copy=$1 round=$2 name=$3 rw=$4 bs=$5 qd=$6 unit=$7 s0 s1 c0 c1 ios v c n
-	if ! gsh "$g" 30 "rm -f /tmp/perf.out; (fioperf xvda $rw $bs $qd $((secs + 6)) >/tmp/perf.out) </dev/null >/dev/null 2>&1 &"; then
+	local copy=$1 round=$2 name=$3 rw=$4 bs=$5 qd=$6 unit=$7 s0 s1 c0 c1 t0 t1 ios v c n size
+	if ! gsh "$g" 30 "rm -f /tmp/fio.pid; (exec fio --name=perf --filename=/dev/xvda --direct=1 --ioengine=libaio --rw=$rw --bs=$bs --iodepth=$qd --runtime=$BENCH_UNTIL_STOPPED --time_based --output=/dev/null) </dev/null >/dev/null 2>&1 & echo \$! >/tmp/fio.pid"; then
 		fail "$copy round $round: fio $name starts in the guest" "$GOUT"
 		return 1
 	fi
@@ -99,25 +101,26 @@ measure() {
 		sleep 0.2
 		n=$((n + 1))
 	done
-	if [[ $n -ge 300 ]]; then
-		fail "$copy round $round: fio $name does I/O within 60 s"
-		return 1
-	fi
+	[[ $n -lt 300 ]] || fail "$copy round $round: fio $name does I/O within 60 s"
 	sleep 1
 	bench_cost_begin blkif-backend
-	s0=$(sectors) c0=$(ring_ns)
+	s0=$(sectors) c0=$(ring_ns) t0=$(now_us)
 	sleep "$secs"
-	c1=$(ring_ns) s1=$(sectors)
+	t1=$(now_us) c1=$(ring_ns) s1=$(sectors)
 	ios=$(((s1 - s0) * 512 / $(bytes "$bs")))
 	bench_cost_end "$copy" "$name" "$round" "$ios"
-	sleep 0.5
-	[[ $(sectors) != "$s1" ]] || fail "$copy round $round: fio $name still runs after the window"
-	if ! GSH_QUIET=3 gsh "$g" $((secs * 3 + 40)) "n=0; while [ ! -s /tmp/perf.out ] && [ \$n -lt $((secs * 3 + 30)) ]; do n=\$((n + 1)); sleep 1; done; cat /tmp/perf.out" ||
-		[[ ! $GOUT =~ ^[0-9]+\ [0-9]+ ]]; then
-		fail "$copy round $round: fio $name in the guest" "$GOUT"
+	if ! gsh "$g" 30 "kill \$(cat /tmp/fio.pid)"; then
+		fail "$copy round $round: fio $name ran through the window" "$GOUT"
 		return 1
 	fi
-	v=$(figure "$unit" "$GOUT")
+	# SIGTERM: fio waits for what it has in flight, then ends.
+	gsh "$g" 90 "p=\$(cat /tmp/fio.pid); n=0; while [ -e /proc/\$p ] && [ \"\$(awk '{ print \$3 }' /proc/\$p/stat 2>/dev/null)\" != Z ]; do n=\$((n + 1)); [ \$n -le 300 ] || exit 1; sleep 0.2; done" ||
+		fail "$copy round $round: fio $name ends when stopped" "$GOUT"
+	[[ $ios -gt 0 ]] || return 1
+	# I/Os per second, or MiB per second (fio's "MB/s").
+	size=1
+	[[ $unit == IOPS ]] || size=$(bytes "$bs")
+	v=$(awk "BEGIN { printf \"%.1f\", $ios * $size * 1000000 / ($t1 - $t0) / ($size == 1 ? 1 : 1048576) }")
 	c=$(_bench_per $((c1 - c0)) $((ios * 1000)))
 	note "round $round $copy $name: $v $unit, $ios I/Os in the ${secs} s window, ring thread CPU $c us/IO"
 	bench_keep "$copy" "$name/ring-us" "$round" "$c"
