@@ -107,10 +107,13 @@ static void dispatch(struct xdb_ring *ring, const struct blkif_request *breq)
 	req->nr_segs = 0;
 
 	if (status == BLKIF_RSP_OKAY) {
-		if (io.kind == XDB_IO_DISCARD)
+		if (io.kind == XDB_IO_DISCARD) {
+			/* Answers so far go out first: a discard may be long. */
+			xdb_ring_push(ring);
 			status = xdb_io_discard(ring, &io);
-		else
+		} else {
 			status = xdb_io_submit(ring, req, &io);
+		}
 		if (status == XDB_IN_FLIGHT) {
 			if (io.kind == XDB_IO_BARRIER)
 				ring->draining = true;
@@ -121,15 +124,19 @@ static void dispatch(struct xdb_ring *ring, const struct blkif_request *breq)
 				    vbd->domid, vbd->handle, breq->operation);
 	}
 	req->status = status;
+	/*
+	 * Published with the rest of the pass (ring_thread pushes after it):
+	 * a device that completes as it is called (brd) then costs the guest
+	 * one event per pass, not one per answer it happens to wait for.
+	 */
 	xdb_io_complete(ring, req);
-	/* Published at once, as answers from bio completions are. */
-	xdb_ring_push(ring);
 }
 
 /*
  * Take what the frontend queued, as far as free requests and response
  * slots allow, and at most a ring's worth in one pass: refused requests
- * and discards are answered at once, so a frontend that refills its ring
+ * and discards are answered within it (their answers go out before each
+ * discard and with any completion's), so a frontend that refills its ring
  * as fast as answers come would otherwise keep the thread here for good,
  * away from cond_resched() and kthread_stop().  Requests left over set
  * more_pending, for the next pass to start without waiting for an event.
