@@ -323,8 +323,7 @@ int xdb_io_submit(struct xdb_ring *ring, struct xdb_req *req,
 
 	/*
 	 * Writes go as direct I/O does (REQ_SYNC | REQ_IDLE): the guest
-	 * paces its own, and writeback throttling would hold any other to
-	 * half the queue's depth.
+	 * paces its own, and writeback throttling holds any other back.
 	 */
 	switch (io->kind) {
 	case XDB_IO_READ:

@@ -89,9 +89,9 @@ now_us() { echo "${EPOCHREALTIME/./}"; }
 # round trip and fio's start weighed on the figure per I/O as much as the
 # backend did; a job of fixed length missed the I/O altogether on a busy
 # host, where the guest's agent and dom0's counting took longer than the
-# job (5-10 s for each agent command).
+# job (3-10 s for each agent command).
 measure() {
-	local copy=$1 round=$2 name=$3 rw=$4 bs=$5 qd=$6 unit=$7 s0 s1 c0 c1 t0 t1 ios v c n size
+	local copy=$1 round=$2 name=$3 rw=$4 bs=$5 qd=$6 unit=$7 s0 s1 c0 c1 t0 t1 ios v c n scale
 	if ! gsh "$g" 30 "rm -f /tmp/fio.pid; (exec fio --name=perf --filename=/dev/xvda --direct=1 --ioengine=libaio --rw=$rw --bs=$bs --iodepth=$qd --runtime=$BENCH_UNTIL_STOPPED --time_based --output=/dev/null) </dev/null >/dev/null 2>&1 & echo \$! >/tmp/fio.pid"; then
 		fail "$copy round $round: fio $name starts in the guest" "$GOUT"
 		return 1
@@ -120,9 +120,9 @@ measure() {
 	esac
 	[[ $ios -gt 0 ]] || return 1
 	# I/Os per second, or MiB per second (fio's "MB/s").
-	size=1
-	[[ $unit == IOPS ]] || size=$(bytes "$bs")
-	v=$(awk "BEGIN { printf \"%.1f\", $ios * $size * 1000000 / ($t1 - $t0) / ($size == 1 ? 1 : 1048576) }")
+	scale=1
+	[[ $unit == IOPS ]] || scale="$(bytes "$bs") / 1048576"
+	v=$(awk "BEGIN { printf \"%.1f\", $ios * $scale * 1000000 / ($t1 - $t0) }")
 	c=$(_bench_per $((c1 - c0)) $((ios * 1000)))
 	note "round $round $copy $name: $v $unit, $ios I/Os in the ${secs} s window, ring thread CPU $c us/IO"
 	bench_keep "$copy" "$name/ring-us" "$round" "$c"

@@ -1,11 +1,12 @@
 #!/bin/bash
 # vm-timeout: 600
 # xen-blkback's discard, flush, read-only disks and writes as the device's
-# queue sees them. Guest disks: xvda a
-# loop device over a file on tmpfs (discard = hole punching, write cache
-# on), xvdb a brd RAM disk (discard on kernels whose brd has it, no write
-# cache), xvdc a brd RAM disk and xvdd a loop file, both given read-only
-# (",r"), xvde a null_blk disk whose writes take 100 ms each. Checked: discard in the guest reaches the device (the loop file's
+# queue sees them. Guest disks: xvda a loop device over a file on tmpfs
+# (discard = hole punching, write cache on), xvdb a brd RAM disk (discard
+# on kernels whose brd has it, no write cache), xvdc a brd RAM disk and
+# xvdd a loop file, both given read-only (",r"), xvde a null_blk disk
+# whose I/Os take 100 ms each. Checked: discard in the guest reaches the
+# device (the loop file's
 # blocks are deallocated and read as zeros, the data around is intact; brd
 # reads zeros), ds_req counts it; where the backend advertises no discard,
 # the guest has none; secure discard if discard-secure is advertised;
@@ -14,10 +15,11 @@
 # and mode r, the guest sees them read-only, its writes and discards fail even
 # after "blockdev --setrw", it still reads them right, and dom0 finds their
 # content unchanged. Of the guest's random I/O at iodepth 32, three
-# quarters writes, 20 or more writes reach xvde's queue at once: marked as direct I/O, as
-# in-tree marks them, they pass writeback throttling (wbt, on for that
-# queue), which held unmarked ones to 16 at once here, and holds them to
-# fewer while reads take longer than its 2 ms target. (A Linux guest refuses those writes itself, EPERM, so
+# quarters writes, 20 or more writes reach xvde's queue at once: marked
+# as direct I/O, as in-tree marks them, they pass writeback throttling
+# (wbt, on for that queue), which held unmarked ones to 16 at once here,
+# and holds them to fewer while reads take longer than its 2 ms target.
+# (A Linux guest refuses those writes itself, EPERM, so
 # the backend's own refusal is 66-blkback-hostile-frontend's to check.)
 set -uo pipefail
 # shellcheck source=SCRIPTDIR/../lib/dom0-lib.sh
@@ -150,7 +152,7 @@ if [[ ${lat:-0} -gt 0 ]]; then
 else
 	fail "xvde: writeback throttling is on for nullb0" "wbt_lat_usec '$lat'"
 fi
-gsh "$g" 30 "(fio --name=qd32 --filename=/dev/xvde --direct=1 --ioengine=libaio --rw=randrw --rwmixread=25 --bs=4k --iodepth=32 --runtime=20 --time_based >/dev/null 2>&1; echo done >/tmp/qd32.out) </dev/null >/dev/null 2>&1 &"
+gcheck "xvde: fio at iodepth 32 starts in the guest" "$g" 30 "(fio --name=qd32 --filename=/dev/xvde --direct=1 --ioengine=libaio --rw=randrw --rwmixread=25 --bs=4k --iodepth=32 --runtime=20 --time_based >/dev/null 2>&1; echo done >/tmp/qd32.out) </dev/null >/dev/null 2>&1 &"
 most=0 reads=0 n=0
 while [[ $most -lt 20 && $n -lt 200 ]]; do
 	read -r r w </sys/block/nullb0/inflight
