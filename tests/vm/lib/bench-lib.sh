@@ -86,8 +86,9 @@ bench_metric() {
 #   not idle: cost-counters.sh), all of it: the ring threads, softirq,
 #   interrupts, workqueues, and whatever else ran (the same for both
 #   copies);
-# - its vCPU time as Xen accounts it (xl vcpu-list, 0.1 s steps), which
-#   includes the hypervisor's work on its hypercalls;
+# - its vCPU time as Xen accounts it (build/tests/xen_cpu_time, in
+#   microseconds; xl vcpu-list shows it in 0.1 s steps), which includes
+#   the hypervisor's work on its hypercalls;
 # - calls of the grant-table functions both copies use and the grant
 #   operations they carry, and notifications sent (kprobes with histogram
 #   triggers: tests/vm/guest/cost-counters.sh);
@@ -104,35 +105,65 @@ _bench_run() {
 	fi
 }
 
+# _bench_domid: the id of BENCH_COST_DOMAIN (an xl call for a driver
+# domain, about 0.3 s under TCG: made outside the counting windows).
+_bench_domid() {
+	if [[ ${BENCH_COST_DOMAIN:-Domain-0} == Domain-0 ]]; then
+		echo 0
+	else
+		xl domid "$BENCH_COST_DOMAIN" 2>/dev/null
+	fi
+}
+
+# _bench_xen DOMID: the domain's vCPU time as Xen accounts it,
+# "xen_us=N", and when it was read, "xen_at_ms=N" (the middle of the
+# read).
+_bench_xen_cpu=$REPO/build/tests/xen_cpu_time
+_bench_xen() {
+	local t0=${EPOCHREALTIME/./} t1
+	"$_bench_xen_cpu" "$1"
+	t1=${EPOCHREALTIME/./}
+	echo "xen_at_ms=$(((t0 + t1) / 2000))"
+}
+
 # bench_cost_setup: the kprobes and their histograms; fails if the kernel
-# cannot have them (counts are then missing from the METRIC lines).
+# cannot have them (counts are then missing from the METRIC lines).  It
+# checks first that the Xen-accounted time read to the microsecond agrees
+# with xl vcpu-list's, read between two such readings (each vCPU's time
+# there rounded to a tenth of a second).
 bench_cost_setup() {
+	local before after xl slack domid dom=${BENCH_COST_DOMAIN:-Domain-0}
+	domid=$(_bench_domid)
+	before=$(_bench_xen "$domid" | sed -n 's/^xen_us=//p')
+	read -r xl slack < <(xl vcpu-list "$dom" 2>/dev/null |
+		awk 'NR > 1 { t += $6; n++ } END { if (n) printf "%.0f %d\n", t * 1000000, n * 50000 }')
+	after=$(_bench_xen "$domid" | sed -n 's/^xen_us=//p')
+	if [[ -n $before && -n $after && -n $xl ]] &&
+		((before - slack <= xl && xl <= after + slack)); then
+		pass "Xen-accounted time of $dom: xen_cpu_time agrees with xl vcpu-list"
+	else
+		fail "Xen-accounted time of $dom: xen_cpu_time agrees with xl vcpu-list" \
+			"xen_cpu_time ${before:-none} and ${after:-none} us around xl's ${xl:-none}"
+	fi
 	_bench_run setup >/dev/null
 }
 
-# _bench_snap IRQ_ERE begin|end: the counters now, "NAME=VALUE" words.
-# The CPU time is read last at the beginning of a window and first at its
-# end, and the task list outside both: at about 0.3 s each under TCG, xl
-# and the task list would otherwise weigh on the window as much as the
-# work (the Xen-accounted time is scaled to the CPU time's window,
-# _bench_delta).
+# _bench_snap IRQ_ERE begin|end DOMID: the counters now, "NAME=VALUE"
+# words.  The domain's CPU time is read last at the beginning of a window
+# and first at its end, Xen's time for it just inside those, and the task
+# list outside: at about 0.3 s under TCG, the task list would otherwise
+# weigh on the window as much as the work.  (Until 2026-12-05 Xen's time
+# came from xl vcpu-list, read outside the window and scaled to it: the
+# counters' own run then added about 65 ms per second of window to the
+# Xen-accounted figures, the same for both copies.)
 _bench_snap() {
 	if [[ $2 == begin ]]; then
-		_bench_xen
 		_bench_run snap "$1" last
+		_bench_xen "$3"
 	else
+		_bench_xen "$3"
 		_bench_run snap "$1"
-		_bench_xen
 	fi
-}
-# _bench_xen: the domain's vCPU time as Xen accounts it, "xen_us=N", and
-# when xl read it, "xen_at_ms=N" (the middle of its run).
-_bench_xen() {
-	local t0=${EPOCHREALTIME/./} t1
-	xl vcpu-list "${BENCH_COST_DOMAIN:-Domain-0}" 2>/dev/null |
-		awk 'NR > 1 { t += $6 } END { printf "xen_us=%.0f\n", t * 1000000 }'
-	t1=${EPOCHREALTIME/./}
-	echo "xen_at_ms=$(((t0 + t1) / 2000))"
 }
 
 # _bench_per VALUE UNITS: VALUE per unit.
@@ -176,7 +207,8 @@ bench_cost_begin() {
 	_bench_at=()
 	_bench_tasks_at=
 	[[ ${2:-} == notasks ]] || _bench_tasks_at=$(_bench_tasks)
-	for w in $(_bench_snap "$1" begin); do _bench_at[${w%%=*}]=${w#*=}; done
+	_bench_at[domid]=$(_bench_domid)
+	for w in $(_bench_snap "$1" begin "${_bench_at[domid]}"); do _bench_at[${w%%=*}]=${w#*=}; done
 	_bench_at[ere]=$1
 }
 
@@ -185,11 +217,12 @@ bench_cost_begin() {
 _bench_delta() {
 	local w k
 	local -A now
-	for w in $(_bench_snap "${_bench_at[ere]}" end); do now[${w%%=*}]=${w#*=}; done
+	for w in $(_bench_snap "${_bench_at[ere]}" end "${_bench_at[domid]}"); do now[${w%%=*}]=${w#*=}; done
 	for k in "${!now[@]}"; do delta[$k]=$((now[$k] - ${_bench_at[$k]:-0})); done
-	# xl's window is wider than the CPU time's by its own run and the
-	# counters' (seconds each on a loaded one-vCPU dom0): scaled to the
-	# CPU time's window, the Xen-accounted time is that of the same work.
+	# Xen's window lies inside the CPU time's, shorter by the counters'
+	# start and end (seconds through a driver domain's agent): scaled to
+	# the CPU time's window, the Xen-accounted time is that of the same
+	# work.
 	if [[ ${delta[xen_at_ms]:-0} -gt 0 && ${delta[at_ms]:-0} -gt 0 ]]; then
 		delta[xen_us]=$((delta[xen_us] * delta[at_ms] / delta[xen_at_ms]))
 	fi
