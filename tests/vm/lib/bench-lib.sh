@@ -153,9 +153,9 @@ bench_cost_setup() {
 # and first at its end, Xen's time for it just inside those, and the task
 # list outside: at about 0.3 s under TCG, the task list would otherwise
 # weigh on the window as much as the work.  (Until 2026-12-05 Xen's time
-# came from xl vcpu-list, read outside the window and scaled to it: the
-# counters' own run then added about 65 ms per second of window to the
-# Xen-accounted figures, the same for both copies.)
+# came from xl vcpu-list, read outside the window and scaled to it, with
+# the counters' own run inside: dom0's background was 84-87 ms per second
+# Xen-accounted, against 23-28 read this way.)
 _bench_snap() {
 	if [[ $2 == begin ]]; then
 		_bench_run snap "$1" last
