@@ -77,7 +77,6 @@ struct xnb_queue_stats {
 	u64 rx_dropped;		/* expired in the queue or undeliverable */
 	u64 rx_gso;
 	u64 rx_stalls;
-	u64 rx_copies;		/* grant copies into its buffers */
 };
 
 /* A response slot of the current receive round. */

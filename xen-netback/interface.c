@@ -136,7 +136,7 @@ static const struct {
 	XNB_STAT(tx_frames), XNB_STAT(tx_bytes), XNB_STAT(tx_dropped),
 	XNB_STAT(tx_copy_errors), XNB_STAT(tx_gso),
 	XNB_STAT(rx_frames), XNB_STAT(rx_bytes), XNB_STAT(rx_dropped),
-	XNB_STAT(rx_gso), XNB_STAT(rx_stalls), XNB_STAT(rx_copies),
+	XNB_STAT(rx_gso), XNB_STAT(rx_stalls),
 #undef XNB_STAT
 };
 

@@ -15,7 +15,6 @@
 #include <xen/grant_table.h>
 
 #include "common.h"
-#include "copy_layout.h"
 
 int xnb_rx_alloc(struct xnb_queue *q)
 {
@@ -139,36 +138,47 @@ static u8 rx_gso_type(struct sk_buff *skb)
 	return XEN_NETIF_GSO_TYPE_NONE;
 }
 
-/*
- * Grant copies one frame can need: one per piece of a source Xen page, and
- * one more per destination slot (a piece split across two).
- */
+/* Grant copies one frame can need: per source page, per destination slot. */
 static unsigned int rx_ops_bound(struct sk_buff *skb, unsigned int slots)
 {
 	unsigned int n = slots, i;
 
-	n += (xen_offset_in_page(skb->data) + skb_headlen(skb)) /
-		XEN_PAGE_SIZE + 1;
+	n += (offset_in_page(skb->data) + skb_headlen(skb)) / PAGE_SIZE + 1;
 	for (i = 0; i < skb_shinfo(skb)->nr_frags; i++) {
 		const skb_frag_t *f = &skb_shinfo(skb)->frags[i];
 
-		n += (xen_offset_in_page(skb_frag_off(f)) + skb_frag_size(f)) /
-			XEN_PAGE_SIZE + 1;
+		n += (offset_in_page(skb_frag_off(f)) + skb_frag_size(f)) /
+			PAGE_SIZE + 1;
 	}
 	return n;
+}
+
+/* Ring slots of the head frame; 0 if it cannot be delivered at all. */
+static unsigned int rx_slots_needed(struct xnb_queue *q, struct sk_buff *skb)
+{
+	struct xnb_vif *vif = q->vif;
+	unsigned int data = rx_data_slots(q, skb);
+	unsigned int limit = vif->can_sg ? XEN_NETIF_NR_SLOTS_MIN : 1;
+
+	if (data > limit)
+		return 0;
+	if (XNB_RX_CB(skb)->has_hash)
+		data++;
+	if (skb_is_gso(skb)) {
+		if (rx_gso_type(skb) == XEN_NETIF_GSO_TYPE_NONE)
+			return 0;
+		data++;
+	}
+	return data;
 }
 
 /* Copy state of one frame: where the next byte lands in the guest. */
 struct rx_fill {
 	struct xnb_queue *q;
-	struct xnb_rx_item *it;		/* NULL: only count the data slots */
+	struct xnb_rx_item *it;
 	unsigned int slot;		/* current data slot, in rx_meta[] */
 	unsigned int next_data;		/* rx_meta[] index of the next one */
 	unsigned int end;		/* first rx_meta[] index not ours */
-	unsigned int budget;		/* data slots the layout may take */
-	unsigned int used;		/* data slots it took */
-	unsigned int doff;		/* bytes in the current slot's page */
-	unsigned int left;		/* bytes of the frame not yet placed */
 	bool overflow;			/* the frame outgrew its slots */
 	struct xen_netif_rx_request req; /* private copy of the slot */
 };
@@ -186,69 +196,44 @@ static void rx_take_slot(struct rx_fill *f, unsigned int meta, u16 offset)
 	q->rx_meta[meta].extra = 0;
 }
 
-/* Move on to the next data slot, its data from @offset on. */
-static bool rx_next_slot(struct rx_fill *f, unsigned int offset)
+/* Copy @len bytes at gfn @gfn, offset @off (one local page) to the guest. */
+static void rx_copy_piece(struct rx_fill *f, unsigned long gfn,
+			  unsigned int off, unsigned int len)
 {
 	struct xnb_queue *q = f->q;
 
-	/* Never past the slots counted for the frame. */
-	if (f->used >= f->budget ||
-	    (f->it && f->next_data >= f->end)) {
-		f->overflow = true;
-		return false;
-	}
-	f->used++;
-	f->doff = offset;
-	if (f->it) {
-		q->rx_meta[f->slot].flags |= XEN_NETRXF_more_data;
-		rx_take_slot(f, f->next_data++, offset);
-	}
-	return true;
-}
-
-/*
- * Place @len bytes at offset @off of local frame @gfn (one Xen page) as
- * copy_layout.h says and, unless only counting, queue their grant copies.
- */
-static void rx_copy_piece(unsigned long gfn, unsigned int off,
-			  unsigned int len, void *data)
-{
-	struct rx_fill *f = data;
-
-	while (len && !f->overflow) {
-		struct xnb_copy_place p;
+	while (len) {
+		struct xnb_rx_meta *m = &q->rx_meta[f->slot];
+		unsigned int doff = m->offset + m->size, chunk;
 		struct gnttab_copy *op;
 
-		/* netfront reads the frame's start from the first slot. */
-		if (f->used == 1 && f->doff == f->q->rx_headroom)
-			p = (struct xnb_copy_place){
-				false, f->doff,
-				min(len, XEN_PAGE_SIZE - f->doff) };
-		else
-			p = xnb_copy_place(f->used, f->doff, off, len,
-					   f->left - len, f->budget);
-		if (p.fresh && !rx_next_slot(f, p.off))
-			return;
-		if (f->it) {
-			op = &f->q->rx_copy[f->it->op0 + f->it->nops++];
-			op->source.u.gmfn = gfn;
-			op->source.domid = DOMID_SELF;
-			op->source.offset = off;
-			op->dest.u.ref = f->req.gref;
-			op->dest.domid = f->q->vif->domid;
-			op->dest.offset = p.off;
-			op->len = p.len;
-			op->flags = GNTCOPY_dest_gref;
-			f->q->rx_meta[f->slot].size += p.len;
+		if (doff == XEN_PAGE_SIZE) {
+			/* Never past the slots counted for the frame. */
+			if (f->next_data >= f->end) {
+				f->overflow = true;
+				return;
+			}
+			m->flags |= XEN_NETRXF_more_data;
+			rx_take_slot(f, f->next_data++, 0);
+			continue;
 		}
-		f->doff = p.off + p.len;
-		f->left -= p.len;
-		off += p.len;
-		len -= p.len;
+		chunk = min(len, (unsigned int)XEN_PAGE_SIZE - doff);
+		op = &q->rx_copy[f->it->op0 + f->it->nops++];
+		op->source.u.gmfn = gfn;
+		op->source.domid = DOMID_SELF;
+		op->source.offset = off;
+		op->dest.u.ref = f->req.gref;
+		op->dest.domid = q->vif->domid;
+		op->dest.offset = doff;
+		op->len = chunk;
+		op->flags = GNTCOPY_dest_gref;
+		m->size += chunk;
+		off += chunk;
+		len -= chunk;
 	}
 }
 
-/* Place a run of local memory given as page + offset, page by page. */
+/* Copy a run of local memory given as page + offset, page by page. */
 static void rx_copy_run(struct rx_fill *f, struct page *page,
 			unsigned int off, unsigned int len)
 {
@@ -257,76 +242,21 @@ static void rx_copy_run(struct rx_fill *f, struct page *page,
 	while (len) {
 		unsigned int chunk = min(len, (unsigned int)PAGE_SIZE - off);
 
-		gnttab_foreach_grant_in_range(page, off, chunk, rx_copy_piece,
-					      f);
+		rx_copy_piece(f, xen_page_to_gfn(page), off, chunk);
 		page++;
 		off = 0;
 		len -= chunk;
 	}
 }
 
-/* Place the linear part, then each frag: the first slot is already taken. */
-static void rx_place_frame(struct rx_fill *f, struct sk_buff *skb)
-{
-	unsigned int i;
-
-	f->used = 1;
-	f->doff = f->q->rx_headroom;
-	f->left = skb->len;
-	rx_copy_run(f, virt_to_page(skb->data), offset_in_page(skb->data),
-		    skb_headlen(skb));
-	for (i = 0; i < skb_shinfo(skb)->nr_frags; i++) {
-		const skb_frag_t *frag = &skb_shinfo(skb)->frags[i];
-
-		rx_copy_run(f, skb_frag_page(frag), skb_frag_off(frag),
-			    skb_frag_size(frag));
-	}
-}
-
-/*
- * Data slots a frame may spread over to save copies.  Linux's netfront
- * takes MAX_SKB_FRAGS (17) of them, one more only if the first is tiny.
- */
-#define XNB_RX_SPREAD_SLOTS	(XEN_NETIF_NR_SLOTS_MIN - 1)
-
-/*
- * Ring slots of the head frame, 0 if it cannot be delivered at all;
- * *budget gets the data slots its layout may take.
- */
-static unsigned int rx_slots_needed(struct xnb_queue *q, struct sk_buff *skb,
-				    unsigned int *budget)
-{
-	struct xnb_vif *vif = q->vif;
-	unsigned int data = rx_data_slots(q, skb);
-	unsigned int limit = vif->can_sg ? XEN_NETIF_NR_SLOTS_MIN : 1;
-	struct rx_fill f = { .q = q };
-
-	if (data > limit)
-		return 0;
-	f.budget = max(data, min(limit, XNB_RX_SPREAD_SLOTS));
-	rx_place_frame(&f, skb);
-	if (f.overflow)
-		return 0;
-	*budget = f.budget;
-	data = f.used;
-	if (XNB_RX_CB(skb)->has_hash)
-		data++;
-	if (skb_is_gso(skb)) {
-		if (rx_gso_type(skb) == XEN_NETIF_GSO_TYPE_NONE)
-			return 0;
-		data++;
-	}
-	return data;
-}
-
 /* Lay out @skb over the slots from rx_meta[meta0] on and queue copies. */
 static void rx_fill_frame(struct xnb_queue *q, struct xnb_rx_item *it,
-			  unsigned int nslots, unsigned int budget)
+			  unsigned int nslots)
 {
 	struct sk_buff *skb = it->skb;
 	struct xnb_rx_meta *first = &q->rx_meta[it->meta0];
 	u8 gso = rx_gso_type(skb);
-	struct rx_fill f = { .q = q, .it = it, .budget = budget };
+	struct rx_fill f = { .q = q, .it = it };
 	unsigned int i;
 
 	f.next_data = it->meta0 + 1;
@@ -353,7 +283,14 @@ static void rx_fill_frame(struct xnb_queue *q, struct xnb_rx_item *it,
 		first->flags |= XEN_NETRXF_extra_info;
 	}
 
-	rx_place_frame(&f, skb);
+	rx_copy_run(&f, virt_to_page(skb->data), offset_in_page(skb->data),
+		    skb_headlen(skb));
+	for (i = 0; i < skb_shinfo(skb)->nr_frags; i++) {
+		const skb_frag_t *frag = &skb_shinfo(skb)->frags[i];
+
+		rx_copy_run(&f, skb_frag_page(frag), skb_frag_off(frag),
+			    skb_frag_size(frag));
+	}
 
 	if (skb->ip_summed == CHECKSUM_PARTIAL)
 		first->flags |= XEN_NETRXF_csum_blank |
@@ -449,11 +386,11 @@ static unsigned int rx_round(struct xnb_queue *q, unsigned int *need)
 	for (;;) {
 		struct sk_buff *skb = rx_peek(q);
 		struct xnb_rx_item *it;
-		unsigned int slots, budget;
+		unsigned int slots;
 
 		if (!skb)
 			break;
-		slots = rx_slots_needed(q, skb, &budget);
+		slots = rx_slots_needed(q, skb);
 		if (!slots) {
 			/* Too big or of a kind this guest cannot take. */
 			dev_kfree_skb_any(rx_dequeue(q));
@@ -472,7 +409,7 @@ static unsigned int rx_round(struct xnb_queue *q, unsigned int *need)
 		it->meta0 = used;
 		it->op0 = nops;
 		it->nops = 0;
-		rx_fill_frame(q, it, slots, budget);
+		rx_fill_frame(q, it, slots);
 		nops += it->nops;
 		used += slots;
 	}
@@ -481,7 +418,6 @@ static unsigned int rx_round(struct xnb_queue *q, unsigned int *need)
 
 	if (nops)
 		gnttab_batch_copy(q->rx_copy, nops);
-	q->stats->rx_copies += nops;
 	rx_respond(q, nitems);
 	/* xnb_rx_event() reads it from the event handler. */
 	WRITE_ONCE(q->rx.req_cons, q->rx.req_cons + used);

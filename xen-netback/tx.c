@@ -14,7 +14,7 @@
 #include <xen/grant_table.h>
 
 #include "common.h"
-#include "copy_layout.h"
+#include "tx_layout.h"
 
 int xnb_tx_alloc(struct xnb_queue *q)
 {
@@ -93,13 +93,13 @@ static unsigned int tx_frag_room(struct sk_buff *skb, unsigned int soff,
 {
 	struct skb_shared_info *sh = skb_shinfo(skb);
 	unsigned int nr = sh->nr_frags, end = 0;
-	struct xnb_copy_place p;
+	struct xnb_tx_place p;
 	struct page *page;
 
 	if (nr)
 		end = skb_frag_off(&sh->frags[nr - 1]) +
 		      skb_frag_size(&sh->frags[nr - 1]);
-	p = xnb_copy_place(nr, end, soff, len, left - len, MAX_SKB_FRAGS);
+	p = xnb_tx_place(nr, end, soff, len, left - len, MAX_SKB_FRAGS);
 	if (p.fresh) {
 		page = alloc_page(GFP_ATOMIC | __GFP_NOWARN);
 		if (!page)
@@ -117,7 +117,7 @@ static unsigned int tx_frag_room(struct sk_buff *skb, unsigned int soff,
 }
 
 /*
- * An skb for the frame, a linear head then frags laid out by copy_layout.h,
+ * An skb for the frame, a linear head then frags laid out by tx_layout.h,
  * and in @op the grant copies that fill it (*nops of them).  NULL if
  * memory ran out.
  */

@@ -173,7 +173,7 @@ else
 	fail "tiny19: head plus 18 slots of 128 bytes arrive intact" "bad slots '$b', dom0 saw '$seen', probe $(field probe)"
 fi
 # 18 one-byte slots each at the end of its page, after a first slot that
-# fills the head: packed into one page of frags (copy_layout.h), intact.
+# fills the head: packed into one page of frags (tx_layout.h), intact.
 tiny tinyends
 if [[ $(field bad) =~ ^0(,0)*$ && $seen == "frames=1 intact=1 lens=146" && $(field probe) == okay ]]; then
 	pass "tinyends: 146 bytes, 18 of them alone at the ends of their pages, answered OKAY and arrived intact"

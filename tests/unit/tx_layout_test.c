@@ -1,23 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of where xen-netback puts a frame's bytes
- * (xen-netback/copy_layout.h).  From the guest, driven the way tx.c drives
- * it: the linear head first, then each slot's piece placed in the frags.
- * Every frame tx_parse.c accepts must fit the frags, keep every copy inside
- * one page and within tx.c's bound of copies per slot, and its pages must
- * hold half a page each on average, but for the last; a frame as Linux's
- * netfront sends it must take one copy per piece.  To the guest, driven the
- * way rx.c drives it: every frame fits the slots rx.c counted for it
- * (never more than 17 where packing needs no more), within rx.c's bound of
- * copies; a frame as dom0's TCP stack builds it takes one copy per piece
- * of a source page, near half of what packing the slots tight takes.
+ * Unit tests of where xen-netback puts a guest frame's bytes
+ * (xen-netback/tx_layout.h), driven the way tx.c drives it: the linear
+ * head first, then each slot's piece placed in the frags.  Every frame
+ * tx_parse.c accepts must fit the frags, keep every copy inside one page
+ * and within tx.c's bound of copies per slot, and its pages must hold half
+ * a page each on average, but for the last; a frame as Linux's netfront
+ * sends it must take one copy per piece.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tx_parse.h"
-#include "copy_layout.h"
+#include "tx_layout.h"
 #include "unit.h"
 
 #define FATAL_SLOTS	20
@@ -52,7 +48,7 @@ static struct outcome lay_out(const struct xnb_tx_pkt *p)
 		unsigned int soff = s->offset;
 
 		while (len) {
-			struct xnb_copy_place pl;
+			struct xnb_tx_place pl;
 			struct frag *f;
 
 			if (filled < head) {
@@ -66,7 +62,7 @@ static struct outcome lay_out(const struct xnb_tx_pkt *p)
 				continue;
 			}
 			f = &o.frag[o.frags ? o.frags - 1 : 0];
-			pl = xnb_copy_place(o.frags, o.frags ? f->off + f->size : 0,
+			pl = xnb_tx_place(o.frags, o.frags ? f->off + f->size : 0,
 					  soff, len, left - len, MAX_FRAGS);
 			if (!pl.len || pl.len > len ||
 			    pl.off + pl.len > XEN_PAGE_SIZE) {
@@ -232,156 +228,11 @@ static void test_random(void)
 	      "%u random valid frames: every one fits (%u bad)", frames, bad);
 }
 
-/* To the guest: an skb's linear part and frags, as runs of local memory. */
-struct run {
-	unsigned int off, len;	/* off may pass a page: compound pages */
-};
-
-struct rx_outcome {
-	unsigned int ops;	/* grant copies */
-	unsigned int packed_ops; /* the copies of packing the slots tight */
-	unsigned int pieces;	/* pieces of one source page */
-	unsigned int slots;	/* data slots used */
-	unsigned int budget;	/* the data slots rx.c lets the layout take */
-	unsigned int bad;	/* broken invariants */
-};
-
-#define RX_SPREAD_SLOTS	(XEN_NETIF_NR_SLOTS_MIN - 1)
-
-/* Lay out @n runs as rx.c does, the first slot's data from @headroom on. */
-static struct rx_outcome rx_lay_out(const struct run *runs, unsigned int n,
-				    unsigned int headroom)
-{
-	unsigned int total = 0, left, doff = headroom, pdoff = headroom;
-	unsigned int packed, i;
-	struct rx_outcome o = { 0 };
-
-	for (i = 0; i < n; i++)
-		total += runs[i].len;
-	/* rx_data_slots() and rx_slots_needed(), with scatter-gather. */
-	packed = total <= XEN_PAGE_SIZE - headroom ? 1 :
-		 1 + (total - (XEN_PAGE_SIZE - headroom) + XEN_PAGE_SIZE - 1) /
-		 XEN_PAGE_SIZE;
-	o.budget = packed > RX_SPREAD_SLOTS ? packed : RX_SPREAD_SLOTS;
-	o.slots = 1;
-	left = total;
-	for (i = 0; i < n; i++) {
-		unsigned int off = runs[i].off, len = runs[i].len;
-
-		while (len) {
-			unsigned int soff = off % XEN_PAGE_SIZE;
-			unsigned int piece = XEN_PAGE_SIZE - soff;
-
-			if (piece > len)
-				piece = len;
-			o.pieces++;
-			off += piece;
-			len -= piece;
-			/* Packed tight: split where a slot's page ends. */
-			o.packed_ops += 1 + (pdoff + piece > XEN_PAGE_SIZE);
-			pdoff = (pdoff + piece - 1) % XEN_PAGE_SIZE + 1;
-			while (piece) {
-				struct xnb_copy_place pl;
-
-				/* rx.c fills the first slot before any other. */
-				if (o.slots == 1 && doff == headroom)
-					pl = (struct xnb_copy_place){
-						false, doff,
-						piece < XEN_PAGE_SIZE - doff ?
-						piece : XEN_PAGE_SIZE - doff };
-				else
-					pl = xnb_copy_place(o.slots, doff, soff,
-							    piece, left - piece,
-							    o.budget);
-				if (!pl.len || pl.len > piece ||
-				    pl.off + pl.len > XEN_PAGE_SIZE ||
-				    (!pl.fresh && pl.off != doff) ||
-				    (pl.fresh && o.slots == o.budget)) {
-					o.bad++;
-					return o;
-				}
-				o.slots += pl.fresh;
-				doff = pl.off + pl.len;
-				left -= pl.len;
-				soff += pl.len;
-				piece -= pl.len;
-				o.ops++;
-			}
-		}
-	}
-	if (left)
-		o.bad++;
-	return o;
-}
-
-/* Copies rx_ops_bound() allows: a piece each, a split per slot. */
-static int rx_ops_bounded(const struct rx_outcome *o)
-{
-	return o->ops <= o->pieces + o->slots;
-}
-
-/*
- * A TSO frame of dom0's TCP stack: headers in the linear part, 45
- * segments' payload in frags of its 32 KiB page_frag pages.
- */
-static void test_rx_dom0_tcp(void)
-{
-	static const struct run runs[] = {
-		{ 0x840, 66 }, { 12000, 20768 }, { 0, 32768 }, { 0, 11624 },
-	};
-	struct rx_outcome o = rx_lay_out(runs, 4, 0);
-
-	CHECK(!o.bad && o.slots <= RX_SPREAD_SLOTS && rx_ops_bounded(&o),
-	      "rx: dom0 TSO frame: %u slots of %u allowed", o.slots,
-	      o.budget);
-	CHECK(o.ops == o.pieces && o.ops < o.packed_ops,
-	      "rx: dom0 TSO frame: %u copies for %u pieces (%u packed tight)",
-	      o.ops, o.pieces, o.packed_ops);
-}
-
-/* Random frames up to 64 KiB, some after an XDP headroom: they all fit. */
-static void test_rx_random(void)
-{
-	static const unsigned int headrooms[] = { 0, 256, XEN_PAGE_SIZE - 15 };
-	unsigned int round, bad = 0, ops = 0, packed_ops = 0;
-
-	srand(11);
-	for (round = 0; round < 200000; round++) {
-		struct run runs[1 + MAX_FRAGS];
-		unsigned int n = 1 + rand() % (1 + MAX_FRAGS), i, total;
-		struct rx_outcome o;
-
-		runs[0].off = rand() % XEN_PAGE_SIZE;
-		runs[0].len = 1 + rand() % (XEN_PAGE_SIZE - runs[0].off);
-		total = runs[0].len;
-		for (i = 1; i < n; i++) {
-			runs[i].off = rand() % (8 * XEN_PAGE_SIZE);
-			runs[i].len = 1 + rand() % (rand() % 2 ? 64 :
-						    2 * XEN_PAGE_SIZE);
-			if (total + runs[i].len > 65536 + 256)
-				break;
-			total += runs[i].len;
-		}
-		/* No XDP, XDP's usual headroom, the most xenbus.c allows. */
-		o = rx_lay_out(runs, i, headrooms[rand() % 3]);
-		if (o.bad || !rx_ops_bounded(&o) ||
-		    o.slots > o.budget)
-			bad++;
-		ops += o.ops;
-		packed_ops += o.packed_ops;
-	}
-	CHECK(!bad && ops <= packed_ops,
-	      "rx: 200000 random frames fit their slots (%u bad), %u copies against %u packed tight",
-	      bad, ops, packed_ops);
-}
-
 int main(void)
 {
 	test_netfront_gso();
 	test_packing_takes_over();
 	test_tiny_slots();
 	test_random();
-	test_rx_dom0_tcp();
-	test_rx_random();
 	return unit_failed ? 1 : 0;
 }
