@@ -88,12 +88,16 @@ amd5=$(md5sum <"$d/tx" | cut -d' ' -f1)
 xenstore-write "$base/vchan-rx-want" "$amd5"
 mkfifo "$d/in1"
 : >"$d/rx"
-# Our side's input stays open until the guest's 1 MiB has arrived: the
-# proxy stops reading the vchan at the end of its input.
+# Our side's input stays open until the guest's 1 MiB has arrived (the
+# proxy stops reading the vchan at the end of its input) and the guest has
+# all of ours: a proxy that meets the end of its input with bytes still
+# unsent writes them, then waits for one more event, which never comes if
+# the guest has nothing left to say (it hung to its timeout in CI).
 (
 	cat "$d/tx"
 	n=0
-	while [[ $(stat -c %s "$d/rx") -lt $N && $n -lt 900 ]]; do
+	while [[ ($(stat -c %s "$d/rx") -lt $N ||
+		$(xenstore-read "$base/vchan-rx-done" 2>/dev/null) != 1) && $n -lt 900 ]]; do
 		sleep 0.1
 		n=$((n + 1))
 	done

@@ -5,7 +5,8 @@
 # stdin/stdout over the vchan.
 # Round 1: send 1 MiB of our random bytes (md5 in data/vchan-tx-md5) while
 # receiving dom0's 1 MiB, check it against the md5 dom0 wrote in
-# data/vchan-rx-want, report ours in data/vchan-rx-md5.
+# data/vchan-rx-want, report ours in data/vchan-rx-md5; data/vchan-rx-done
+# says all of dom0's bytes are here, so that dom0 may end its input.
 # Round 2: a second server; record the first line dom0 sends in
 # data/vchan2-line, then wait for dom0's client to be killed: only its
 # gntdev's unmap notification (clear cli_live, send the event) tells the
@@ -29,6 +30,7 @@ stamp "round 1: server up"
 vchan-socket-proxy -m server 0 "$base/vchan" - </tmp/back 2>/tmp/proxy1.err | {
 	cat /tmp/tx &
 	head -c $N >/tmp/rx
+	xenstore-write data/vchan-rx-done 1
 	wait
 	cat >/dev/null
 } >/tmp/back
