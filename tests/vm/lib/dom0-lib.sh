@@ -173,6 +173,7 @@ guest_create() {
 			sed 's/^/#   /' "$TEST_LOGDIR/$name.xl-create.log"
 			return 1
 		fi
+		_guest_live[$name]=1
 		# Under TCG a PV guest's kernel has, rarely, oopsed before
 		# its init ran (no frontend loaded yet): create it once more.
 		grep -qx 'type="pv"' "$TEST_LOGDIR/$name.cfg" || return 0
@@ -317,9 +318,34 @@ guest_destroy() {
 	xl destroy "$1" >/dev/null 2>&1 || true
 }
 
-# _guest_end NAME: as a guest goes, a library's checks of it (its
-# guest_end_hook, if it defines one: blkback-lib.sh reads the console).
+# Guests guest_create made in this shell whose console is still to be read.
+declare -A _guest_live=()
+
+# _guest_kernel_clean NAME: a guest whose init ran must not have oopsed,
+# hit a BUG or panicked: its memory is what our backends write into, and a
+# guest may live on after an oops that killed only one of its processes.
+# One that died before its init is the bed's (guest_create retries it).
+_guest_kernel_clean() {
+	local con bad
+	con=$(tr -d '\r' <"$(guest_console "$1")" 2>/dev/null)
+	grep -q '^GUEST-BOOT' <<<"$con" || return 0
+	bad=$(grep -E 'Kernel panic|BUG:|Oops' <<<"$con" | head -n 1)
+	if [[ -z $bad ]]; then
+		pass "guest $1: its kernel logged no oops, BUG or panic"
+	else
+		fail "guest $1: its kernel logged no oops, BUG or panic" "${bad:0:200}"
+		guest_crash_context "$1"
+	fi
+}
+
+# _guest_end NAME: as a guest goes, its kernel's log is read (once per
+# guest_create), then a library's checks of it (its guest_end_hook, if it
+# defines one: blkback-lib.sh reads the console).
 _guest_end() {
+	if [[ -n ${_guest_live[$1]:-} ]]; then
+		unset "_guest_live[$1]"
+		_guest_kernel_clean "$1"
+	fi
 	if declare -F guest_end_hook >/dev/null; then
 		guest_end_hook "$1"
 	fi
