@@ -66,14 +66,20 @@ attach() {
 	done
 }
 
-# detach: the devices go, the backends with them.
+# detach: the devices go, the backends with them.  libxl gives a backend
+# 10 s to close before it removes the device by force, from under a
+# frontend that may still be using it: what xl says, and a slow detach,
+# are noted.
 detach() {
-	local g devid n=0
+	local g devid n=0 t0 out
 	for g in "${names[@]}"; do
-		xl block-detach "$g" xvda >/dev/null 2>&1
+		t0=$SECONDS
+		out=$(xl block-detach "$g" xvda 2>&1)
 		for devid in $(xl network-list "$g" 2>/dev/null | awk 'NR > 1 { print $1 }'); do
-			xl network-detach "$g" "$devid" >/dev/null 2>&1
+			out+=$(xl network-detach "$g" "$devid" 2>&1)
 		done
+		[[ -z $out && $((SECONDS - t0)) -lt 5 ]] ||
+			note "detach from $g took $((SECONDS - t0)) s: $out"
 	done
 	while compgen -G '/sys/bus/xen-backend/devices/v*' >/dev/null; do
 		[[ $n -lt 100 ]] || return 1
