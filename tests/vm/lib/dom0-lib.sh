@@ -64,7 +64,12 @@ check() {
 # A script that reported a failure exits non-zero even if its last command
 # succeeded.
 _vm_exit() {
-	local rc=$?
+	local rc=$? g
+	# Guests that went by themselves (a guest test that powers off).
+	for g in "${!_guest_live[@]}"; do
+		unset "_guest_live[$g]"
+		_guest_kernel_clean "$g"
+	done
 	if [[ $rc -eq 0 && $_vm_fails -gt 0 ]]; then exit 1; fi
 }
 trap _vm_exit EXIT
@@ -318,7 +323,8 @@ guest_destroy() {
 	xl destroy "$1" >/dev/null 2>&1 || true
 }
 
-# Guests guest_create made in this shell whose console is still to be read.
+# Guests guest_create made in this shell whose console is still to be read
+# (by _guest_end, or by _vm_exit for one that went by itself).
 declare -A _guest_live=()
 
 # _guest_kernel_clean NAME: a guest whose init ran must not have oopsed,
