@@ -66,10 +66,7 @@ check() {
 _vm_exit() {
 	local rc=$? g
 	# Guests that went by themselves (a guest test that powers off).
-	for g in "${!_guest_live[@]}"; do
-		unset "_guest_live[$g]"
-		_guest_kernel_clean "$g"
-	done
+	for g in "${!_guest_live[@]}"; do _guest_kernel_clean "$g"; done
 	if [[ $rc -eq 0 && $_vm_fails -gt 0 ]]; then exit 1; fi
 }
 trap _vm_exit EXIT
@@ -101,6 +98,9 @@ xs_wait() {
 }
 
 # guest_console NAME: path of the guest's console log (written by xenconsoled).
+# GUEST_DIED_ERE: a line of it that says the guest's kernel oopsed, hit a
+# BUG or panicked.
+GUEST_DIED_ERE='Kernel panic|BUG:|Oops'
 guest_console() { echo "/var/log/xen/guest-$1.log"; }
 
 # guest_domid NAME: the guest's domain id (fails if there is no such guest).
@@ -259,7 +259,7 @@ guest_why() {
 	cp "$log" "$TEST_LOGDIR/$name.console.$domid.log" 2>/dev/null
 	guest_domid "$name" >/dev/null && state="still there"
 	xen=$(xl dmesg 2>/dev/null | grep -E " d${domid}v[0-9]+ |[Dd]omain ${domid}\b|\(d${domid}\) " | tail -n 1)
-	last=$(tr -d '\r' <"$log" 2>/dev/null | grep -E 'Kernel panic|BUG:|Oops|GUEST-FAIL' | tail -n 1)
+	last=$(tr -d '\r' <"$log" 2>/dev/null | grep -E "$GUEST_DIED_ERE|GUEST-FAIL" | tail -n 1)
 	[[ -n $last ]] || last=$(tr -d '\r' <"$log" 2>/dev/null | grep -v '^[[:space:]]*$' | tail -n 1)
 	echo -n "$state; Xen: ${xen:-nothing on it}; console: ${last:0:160}"
 	log=$TEST_LOGDIR/$name.serial.log
@@ -280,7 +280,7 @@ guest_crash_context() {
 	log=$(guest_console "$1")
 	cp "$log" "$TEST_LOGDIR/$1.crash.console.log" 2>/dev/null
 	tr -d '\r' <"$log" 2>/dev/null |
-		sed -n '/Oops\|BUG:\|Kernel panic/,$p' |
+		sed -En "/$GUEST_DIED_ERE/,\$p" |
 		grep -E 'Oops|BUG:|Comm:|RIP:|Call Trace|Code:|^\[ *[0-9.]+\] +[<?]? *[A-Za-z_][A-Za-z0-9_.]*\+0x|Kernel panic' |
 		head -n 30 | sed "s/^/INFO: guest $1 console: /"
 }
@@ -298,7 +298,7 @@ guest_bed_fault() {
 	grep -q '^GUEST-BOOT' <<<"$con" && return 1
 	if xl dmesg 2>/dev/null | grep -qE " d$2v[0-9]+ Triple fault"; then
 		echo "a triple fault before the guest's init"
-	elif grep -qE 'Kernel panic|Oops|BUG:' <<<"$con"; then
+	elif grep -qE "$GUEST_DIED_ERE" <<<"$con"; then
 		echo "the guest kernel died before its init"
 	else
 		return 1
@@ -327,15 +327,18 @@ guest_destroy() {
 # (by _guest_end, or by _vm_exit for one that went by itself).
 declare -A _guest_live=()
 
-# _guest_kernel_clean NAME: a guest whose init ran must not have oopsed,
-# hit a BUG or panicked: its memory is what our backends write into, and a
-# guest may live on after an oops that killed only one of its processes.
-# One that died before its init is the bed's (guest_create retries it).
+# _guest_kernel_clean NAME: once per guest_create, a guest whose init ran
+# must not have oopsed, hit a BUG or panicked: its memory is what our
+# backends write into, and a guest may live on after an oops that killed
+# only one of its processes.  One that died before its init is the bed's
+# (guest_create retries it).
 _guest_kernel_clean() {
 	local con bad
+	[[ -n ${_guest_live[$1]:-} ]] || return 0
+	unset "_guest_live[$1]"
 	con=$(tr -d '\r' <"$(guest_console "$1")" 2>/dev/null)
 	grep -q '^GUEST-BOOT' <<<"$con" || return 0
-	bad=$(grep -E 'Kernel panic|BUG:|Oops' <<<"$con" | head -n 1)
+	bad=$(grep -E "$GUEST_DIED_ERE" <<<"$con" | head -n 1)
 	if [[ -z $bad ]]; then
 		pass "guest $1: its kernel logged no oops, BUG or panic"
 	else
@@ -348,10 +351,7 @@ _guest_kernel_clean() {
 # guest_create), then a library's checks of it (its guest_end_hook, if it
 # defines one: blkback-lib.sh reads the console).
 _guest_end() {
-	if [[ -n ${_guest_live[$1]:-} ]]; then
-		unset "_guest_live[$1]"
-		_guest_kernel_clean "$1"
-	fi
+	_guest_kernel_clean "$1"
 	if declare -F guest_end_hook >/dev/null; then
 		guest_end_hook "$1"
 	fi
