@@ -294,7 +294,7 @@ guest_crash_context() {
 # Anything else, a silent hang included, is not the bed's.
 guest_bed_fault() {
 	local con
-	con=$(tr -d '\r' <"$(guest_console "$1")" 2>/dev/null)
+	con=$(tr -d '\r' 2>/dev/null <"$(guest_console "$1")") || return 0
 	grep -q '^GUEST-BOOT' <<<"$con" && return 1
 	if xl dmesg 2>/dev/null | grep -qE " d$2v[0-9]+ Triple fault"; then
 		echo "a triple fault before the guest's init"
@@ -336,9 +336,9 @@ _guest_kernel_clean() {
 	local con bad
 	[[ -n ${_guest_live[$1]:-} ]] || return 0
 	unset "_guest_live[$1]"
-	con=$(tr -d '\r' <"$(guest_console "$1")" 2>/dev/null)
+	con=$(tr -d '\r' 2>/dev/null <"$(guest_console "$1")") || return 0
 	grep -q '^GUEST-BOOT' <<<"$con" || return 0
-	bad=$(grep -E "$GUEST_DIED_ERE" <<<"$con" | head -n 1)
+	bad=$(grep -E -m 1 "$GUEST_DIED_ERE" <<<"$con" || true)
 	if [[ -z $bad ]]; then
 		pass "guest $1: its kernel logged no oops, BUG or panic"
 	else
