@@ -29,6 +29,7 @@ for round in 1 2 3 4 5; do
 	order="ours in-tree"
 	[[ $((round % 2)) == 0 ]] && order="in-tree ours"
 	for copy in $order; do
+		bench_dom0_sound "$copy round $round" || exit 1
 		if ! load "$copy"; then
 			fail "load $copy xen-gntdev (round $round)"
 			rmmod xen_gntdev 2>/dev/null

@@ -175,6 +175,7 @@ for round in 1 2 3 4 5 6; do
 	order=("${copies[@]}")
 	[[ $round =~ ^[236]$ && ${#copies[@]} == 2 ]] && order=(in-tree ours)
 	for copy in "${order[@]}"; do
+		bench_dom0_sound "$copy round $round" || exit 1
 		if ! load "$copy"; then
 			fail "load $copy xen-blkback (round $round)"
 			rmmod xen_blkback 2>/dev/null

@@ -112,6 +112,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	order=$copies
 	[[ $((round % 2)) -eq 0 && $copies == "ours in-tree" ]] && order="in-tree ours"
 	for copy in $order; do
+		bench_dom0_sound "$copy round $round" || exit 1
 		if ! load "$copy"; then
 			fail "load $copy xen-netback (round $round)"
 			rmmod xen_netback 2>/dev/null

@@ -202,6 +202,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	order="ours in-tree"
 	[[ $((round % 2)) -eq 0 ]] && order="in-tree ours"
 	for copy in $order; do
+		bench_dom0_sound "$copy round $round" || exit 1
 		if ! load_copy "$copy" xen-blkback || ! load_copy "$copy" xen-netback; then
 			fail "load $copy xen-blkback and xen-netback (round $round)"
 		elif ! attach; then

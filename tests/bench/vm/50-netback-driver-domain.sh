@@ -137,6 +137,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	order="ours in-tree"
 	[[ $((round % 2)) -eq 0 ]] && order="in-tree ours"
 	for copy in $order; do
+		bench_dom0_sound "$copy round $round" || exit 1
 		if ! nd_load "$copy"; then
 			fail "$copy xen-netback loaded in nd and live (round $round)"
 		else

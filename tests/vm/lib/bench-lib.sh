@@ -17,6 +17,18 @@ bench_keep() {
 	_bench_vals[$1/$2]+=" $3:$4"
 }
 
+# bench_dom0_sound WHEN: true while dom0's kernel has logged no oops since
+# its boot (each bench has a boot of its own); else a FAIL naming the first
+# report (and the bed's fault, if bed_flags_fault sees it): the rounds
+# after it would measure a broken kernel, so the caller stops.
+bench_dom0_sound() {
+	local log first
+	log=$(dmesg)
+	first=$(grep -m 1 -E 'Oops|BUG:|general protection|exc_debug_kernel' <<<"$log") || return 0
+	fail "dom0's kernel sound before $1" "${first:0:200}$(bed_flags_fault <<<"$log")"
+	return 1
+}
+
 # _bench_stats "R:V ...": "median min max" of the values, or nothing.
 _bench_stats() {
 	tr ' ' '\n' <<<"$1" | sed -n 's/^[0-9]*://p' | sort -g |

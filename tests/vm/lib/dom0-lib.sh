@@ -103,6 +103,21 @@ xs_wait() {
 GUEST_DIED_ERE='Kernel panic|BUG:|Oops'
 guest_console() { echo "/var/log/xen/guest-$1.log"; }
 
+# bed_flags_fault: reads a kernel log; prints " (EFLAGS X: ...)" for the
+# first register dump whose EFLAGS holds a bit no x86 CPU sets (the
+# must-be-zero ones of 0xffc08028): the test bed's CPU emulation, seen with
+# the kernel's own modules alone too (tests/vm/README.md).
+bed_flags_fault() {
+	local f
+	while read -r f; do
+		if (((16#$f & 16#ffc08028) != 0)); then
+			echo " (EFLAGS $f: bits no x86 CPU sets, the bed's CPU emulation)"
+			return 0
+		fi
+	done < <(grep -oE 'EFLAGS: [0-9a-f]+' | cut -d' ' -f2)
+	return 1
+}
+
 # guest_domid NAME: the guest's domain id (fails if there is no such guest).
 guest_domid() { xl domid "$1" 2>/dev/null; }
 
@@ -342,7 +357,8 @@ _guest_kernel_clean() {
 	if [[ -z $bad ]]; then
 		pass "guest $1: its kernel logged no oops, BUG or panic"
 	else
-		fail "guest $1: its kernel logged no oops, BUG or panic" "${bad:0:200}"
+		fail "guest $1: its kernel logged no oops, BUG or panic" \
+			"${bad:0:200}$(bed_flags_fault <<<"$con")"
 		guest_crash_context "$1"
 	fi
 }
