@@ -99,7 +99,7 @@ xs_wait() {
 
 # guest_console NAME: path of the guest's console log (written by xenconsoled).
 # GUEST_DIED_ERE: a line of it that says the guest's kernel oopsed, hit a
-# BUG or panicked.
+# BUG or panicked (bench_dom0_sound reads dom0's log with it too).
 GUEST_DIED_ERE='Kernel panic|BUG:|Oops'
 guest_console() { echo "/var/log/xen/guest-$1.log"; }
 

@@ -47,8 +47,7 @@ mg_guest() {
 mg_device_model() {
 	local domid
 	domid=$(guest_domid "$1")
-	dm=$(pgrep -f -- "xen-qemu-system-i386 .*-xen-domid $domid( |$)" || true)
-	dm=${dm%%$'\n'*}
+	dm=$(pgrep -f -- "xen-qemu-system-i386 .*-xen-domid $domid( |$)" | head -n 1 || true)
 	if [[ -z $dm ]]; then
 		fail "its device model runs in dom0" "no process with -xen-domid $domid: $(pgrep -a qemu | tr '\n' ' ')"
 		return 1
