@@ -1,5 +1,5 @@
 #!/bin/bash
-# vm-timeout: 3000
+# vm-timeout: 3600
 # bench-boot: --unloaded xen-blkback --icount 2
 # xen-blkback, ours against the kernel's own: the module is left unloaded
 # at bring-up, then each copy is loaded in turn (with the guest destroyed
@@ -82,7 +82,9 @@ sectors() {
 now_us() { echo "${EPOCHREALTIME/./}"; }
 # measure COPY ROUND NAME RW BS QD UNIT: one fio job in the guest, run
 # until stopped, and over a window of SECS seconds of steady I/O its
-# figure and its cost, the I/Os taken from the vbd's own sector counts.
+# figure and its cost, the I/Os taken from the vbd's own sector counts,
+# then over a second such window its grant operations and notifications
+# (bench_count_steady: the probes that count them are armed only there).
 # dom0 waits for those counts to move (fio's I/O has begun) and opens the
 # window 1 s later; after it, fio is stopped, which must find it still
 # running.  Counted around the whole guest command instead, the agent's
@@ -109,6 +111,7 @@ measure() {
 	t1=$(now_us) c1=$(ring_ns) s1=$(sectors)
 	ios=$(((s1 - s0) * 512 / $(bytes "$bs")))
 	bench_cost_end "$copy" "$name" "$round" "$ios"
+	bench_count_steady "$copy" "$name" "$round" "$secs" vbd_sect $(($(bytes "$bs") / 512))
 	# SIGTERM: fio waits for what it has in flight, then ends (exit 1:
 	# it did not; 2: it had ended already).
 	gsh "$g" 90 "p=\$(cat /tmp/fio.pid); kill \$p || exit 2; n=0; while [ -e /proc/\$p ] && [ \"\$(awk '{ print \$3 }' /proc/\$p/stat 2>/dev/null)\" != Z ]; do n=\$((n + 1)); [ \$n -le 300 ] || exit 1; sleep 0.2; done"

@@ -1,18 +1,23 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# cost-counters.sh setup | snap IRQ_ERE [last]: the counters of a
-# backend's cost, in the domain that runs the backend (dom0, or a driver
-# domain: a guest's initramfs has this file as /lib/cost-counters.sh).
-# POSIX sh, for busybox.  Used by tests/vm/lib/bench-lib.sh.
+# cost-counters.sh setup | arm | disarm | snap IRQ_ERE [last]: the
+# counters of a backend's cost, in the domain that runs the backend (dom0,
+# or a driver domain: a guest's initramfs has this file as
+# /lib/cost-counters.sh).  POSIX sh, for busybox.  Used by
+# tests/vm/lib/bench-lib.sh.
 #
-# setup: kprobes on the grant-table functions both copies of each backend
-# use (gnttab_map_refs, gnttab_unmap_refs, gnttab_batch_copy: one
-# hypercall each) and on notify_remote_via_irq, each with a histogram
-# trigger that counts calls and the grant operations they carry, so that
-# nothing is written to the trace buffer.  Keyed by CPU: keyed by pid,
-# the table filled up in a long run (softirqs count under whatever
-# process they interrupt, and every awk the bench starts is one), and
-# the hits of new pids were dropped.
+# setup: kprobes, defined but not armed, on the grant-table functions
+# both copies of each backend use (gnttab_map_refs, gnttab_unmap_refs,
+# gnttab_batch_copy: one hypercall each) and on notify_remote_via_irq.
+#
+# arm: a histogram trigger on each, which arms the probe and counts
+# calls and the grant operations they carry from zero, writing nothing to
+# the trace buffer.  Keyed by CPU: keyed by pid, the table filled up in a
+# long run (softirqs count under whatever process they interrupt, and
+# every awk the bench starts is one), and the hits of new pids were
+# dropped.  disarm: the triggers removed, which disarms the probes: a
+# probe's handler runs in every call, and the copy that calls a probed
+# function more would pay more for it in a window that times the work.
 #
 # snap IRQ_ERE [last]: the counters now, "NAME=VALUE" words: cpu_us
 # (the time all CPUs were not idle, below), at_ms (the domain's
@@ -20,8 +25,8 @@
 # and the work the backends have done, read at the same instant (vbd_sect:
 # sectors the vbds read and wrote; vif_rx_bytes and vif_tx_bytes: bytes
 # the vifs took from and gave to their guests), MAP_calls and MAP_ops
-# for each probe, irqs (the /proc/interrupts lines whose name matches
-# IRQ_ERE).
+# for each probe (0 while disarmed), irqs (the /proc/interrupts lines
+# whose name matches IRQ_ERE).
 tr=/sys/kernel/tracing
 # shellcheck disable=SC2016 # $argN are the kprobe's own
 probes='map gnttab_map_refs n=$arg4:u32
@@ -29,16 +34,35 @@ unmap gnttab_unmap_refs n=$arg4:u32
 copy gnttab_batch_copy n=$arg2:u32
 notify notify_remote_via_irq'
 
+# triggers PREFIX: each probe's name and its trigger, PREFIX before it
+# ("!" removes a trigger).
+triggers() {
+	echo "$probes" | while read -r name fn arg; do
+		vals=hitcount
+		[ -z "$arg" ] || vals=hitcount,n
+		echo "$name $1hist:keys=common_cpu:vals=$vals"
+	done
+}
+
 case ${1:-} in
 setup)
 	[ -e $tr/kprobe_events ] || mount -t tracefs nodev $tr || exit 1
 	echo "$probes" | while read -r name fn arg; do
 		echo "p:xdbcost/$name $fn $arg" >>$tr/kprobe_events || exit 1
-		vals=hitcount
-		[ -z "$arg" ] || vals=hitcount,n
-		echo "hist:keys=common_cpu:vals=$vals" \
-			>"$tr/events/xdbcost/$name/trigger" || exit 1
 	done
+	;;
+arm | disarm)
+	prefix=
+	[ "$1" = arm ] || prefix=!
+	# Every trigger is tried: a disarm after a partial arm still
+	# removes those that were set.
+	triggers "$prefix" | {
+		bad=0
+		while read -r name trigger; do
+			echo "$trigger" >"$tr/events/xdbcost/$name/trigger" || bad=1
+		done
+		exit $bad
+	}
 	;;
 snap)
 	# The CPU time is the domain's time less its idle time: the CPUs
@@ -97,7 +121,7 @@ snap)
 	echo
 	;;
 *)
-	echo "usage: $0 setup | snap IRQ_ERE [last]" >&2
+	echo "usage: $0 setup | arm | disarm | snap IRQ_ERE [last]" >&2
 	exit 2
 	;;
 esac

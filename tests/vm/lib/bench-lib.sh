@@ -103,11 +103,17 @@ bench_metric() {
 # - its vCPU time as Xen accounts it (build/tests/xen_cpu_time, in
 #   microseconds; xl vcpu-list shows it in 0.1 s steps), which includes
 #   the hypervisor's work on its hypercalls;
+# - interrupts of the backend's event channels (/proc/interrupts lines
+#   whose name matches the bench's ERE);
+# and, in a window of their own (bench_count_*) after the timed one, with
+# the same work still going:
 # - calls of the grant-table functions both copies use and the grant
 #   operations they carry, and notifications sent (kprobes with histogram
-#   triggers: tests/vm/guest/cost-counters.sh);
-# - interrupts of the backend's event channels (/proc/interrupts lines
-#   whose name matches the bench's ERE).
+#   triggers: tests/vm/guest/cost-counters.sh).  The probes are armed only
+#   there: each probed call runs the probe's handler, and the copy that
+#   makes more of those calls (in-tree maps and unmaps what ours copies)
+#   paid more for them inside the timed windows, which biased the CPU
+#   figures and the speed ratios in ours' favour until 2026-12-06.
 _bench_counters=$REPO/tests/vm/guest/cost-counters.sh
 
 # _bench_run ARG...: cost-counters.sh ARG... in BENCH_COST_DOMAIN.
@@ -140,8 +146,8 @@ _bench_xen() {
 	echo "xen_at_ms=$(((t0 + t1) / 2000))"
 }
 
-# bench_cost_setup: the kprobes and their histograms; fails if the kernel
-# cannot have them (counts are then missing from the METRIC lines).  It
+# bench_cost_setup: the kprobes, not armed; fails if the kernel cannot
+# have them (counts are then missing from the METRIC lines).  It
 # checks first that the Xen-accounted time read to the microsecond agrees
 # with xl vcpu-list's, read between two such readings (each vCPU's time
 # there rounded to a tenth of a second).
@@ -279,7 +285,8 @@ BENCH_UNTIL_STOPPED=3600
 # SECS seconds, its units the change of one of the backends' own work
 # counters (cost-counters.sh: vbd_sect, vif_rx_bytes, vif_tx_bytes)
 # divided by DIVISOR, read at the same instants as the CPU time; the
-# units per second in bench_rate.  Around a whole guest command instead,
+# units per second in bench_rate.  Then, over SECS seconds more, its
+# grant operations and notifications (bench_count_steady).  Around a whole guest command instead,
 # the agents' round trips and the workload's start weigh on the figure
 # per unit as much as the backend does, and more on the copy that did
 # less work.
@@ -293,29 +300,86 @@ bench_cost_steady() {
 	# shellcheck disable=SC2034 # the benchmarks read it
 	bench_rate=$(_bench_per "$units" "$secs")
 	_bench_cost_keep "$copy" "$name" "$round" "$units"
+	bench_count_steady "$copy" "$name" "$round" "$secs" "$6" "$7"
+}
+
+# _bench_keep_per COPY NAME ROUND UNITS K=TOTAL...: each TOTAL per unit,
+# kept as NAME/K, and a note of them, "round R COPY NAME$what per unit
+# (UNITS): K VALUE ...$after" (what and after: the caller's words, if
+# any).  Not run in a subshell: bench_keep's table must keep the values.
+_bench_keep_per() {
+	local copy=$1 name=$2 round=$3 units=$4 kv v words=
+	shift 4
+	for kv; do
+		v=$(_bench_per "${kv#*=}" "$units")
+		bench_keep "$copy" "$name/${kv%%=*}" "$round" "$v"
+		words+=" ${kv%%=*} $v"
+	done
+	note "round $round $copy $name${what:-} per unit ($units):$words${after:-}"
 }
 
 # _bench_cost_keep COPY NAME ROUND UNITS: from the caller's delta, NAME's
-# cost per unit: NAME/cpu-us, NAME/xen-us, NAME/grant-ops (mapped,
-# unmapped and copied), NAME/grant-calls (their hypercalls),
-# NAME/notifications and NAME/irqs; and a note of which tasks used the
-# CPU.
+# cost per unit in a timed window: NAME/cpu-us, NAME/xen-us and
+# NAME/irqs; and a note of which tasks used the CPU.
 _bench_cost_keep() {
-	local copy=$1 name=$2 round=$3 units=$4 k v line=
+	local copy=$1 name=$2 round=$3 units=$4
 	_bench_note_tasks "round $round $copy $name"
 	awk "BEGIN { exit !($units > 0) }" || return 0
-	local -A total=(
-		[cpu-us]=${delta[cpu_us]} [xen-us]=${delta[xen_us]}
-		[grant-ops]=$((delta[map_ops] + delta[unmap_ops] + delta[copy_ops]))
-		[grant-calls]=$((delta[map_calls] + delta[unmap_calls] + delta[copy_calls]))
-		[notifications]=${delta[notify_calls]} [irqs]=${delta[irqs]}
-	)
-	for k in cpu-us xen-us grant-ops grant-calls notifications irqs; do
-		v=$(_bench_per "${total[$k]}" "$units")
-		bench_keep "$copy" "$name/$k" "$round" "$v"
-		line+=" $k $v"
-	done
-	note "round $round $copy $name per unit ($units):$line; grant ops in all: map ${delta[map_ops]}, unmap ${delta[unmap_ops]}, copy ${delta[copy_ops]}"
+	_bench_keep_per "$@" "cpu-us=${delta[cpu_us]}" "xen-us=${delta[xen_us]}" "irqs=${delta[irqs]}"
+}
+
+declare -A _bench_count_at
+# bench_count_begin: arm the probes and start counting; fails (the probes
+# disarmed) if they cannot be armed.
+bench_count_begin() {
+	local w
+	_bench_count_at=()
+	if ! _bench_run arm >/dev/null; then
+		_bench_run disarm >/dev/null 2>&1
+		return 1
+	fi
+	for w in $(_bench_run snap '^$'); do _bench_count_at[${w%%=*}]=${w#*=}; done
+}
+
+# _bench_count_delta: the counters' change since bench_count_begin, in
+# the caller's associative array delta; the probes disarmed after.
+_bench_count_delta() {
+	local w
+	for w in $(_bench_run snap '^$'); do delta[${w%%=*}]=$((${w#*=} - ${_bench_count_at[${w%%=*}]:-0})); done
+	_bench_run disarm >/dev/null
+}
+
+# bench_count_end COPY NAME ROUND UNITS: keep, for that round, the counts
+# since bench_count_begin per unit of work (_bench_count_keep).
+bench_count_end() {
+	local -A delta
+	_bench_count_delta
+	_bench_count_keep "$@"
+}
+
+# bench_count_steady COPY NAME ROUND SECS COUNTER DIVISOR: the counts of
+# work that is still running, over SECS seconds, its units as for
+# bench_cost_steady.
+bench_count_steady() {
+	local copy=$1 name=$2 round=$3 secs=$4 units
+	local -A delta
+	bench_count_begin || return 0
+	sleep "$secs"
+	_bench_count_delta
+	units=$(_bench_per "${delta[$5]:-0}" "$6")
+	_bench_count_keep "$copy" "$name" "$round" "$units"
+}
+
+# _bench_count_keep COPY NAME ROUND UNITS: from the caller's delta,
+# NAME's counts per unit: NAME/grant-ops (mapped, unmapped and copied),
+# NAME/grant-calls (their hypercalls) and NAME/notifications.
+_bench_count_keep() {
+	local units=$4 what=" counted" after="; grant ops in all: map ${delta[map_ops]}, unmap ${delta[unmap_ops]}, copy ${delta[copy_ops]}"
+	awk "BEGIN { exit !($units > 0) }" || return 0
+	_bench_keep_per "$@" \
+		"grant-ops=$((delta[map_ops] + delta[unmap_ops] + delta[copy_ops]))" \
+		"grant-calls=$((delta[map_calls] + delta[unmap_calls] + delta[copy_calls]))" \
+		"notifications=${delta[notify_calls]}"
 }
 
 # bench_cost_metrics BENCH NAME UNIT: the cost METRIC lines of NAME, per
