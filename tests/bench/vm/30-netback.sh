@@ -1,5 +1,5 @@
 #!/bin/bash
-# vm-timeout: 2400
+# vm-timeout: 3600
 # bench-boot: --unloaded xen-netback --icount 2
 # xen-netback, ours against the kernel's own, in one boot: the module is
 # left unloaded at bring-up, then each copy is loaded in turn (ours is

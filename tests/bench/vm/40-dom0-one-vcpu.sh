@@ -1,5 +1,5 @@
 #!/bin/bash
-# vm-timeout: 5400
+# vm-timeout: 7200
 # bench-boot: --unloaded xen-blkback --unloaded xen-netback
 # Dom0 as the bottleneck: dom0 is brought down to one vCPU (xl vcpu-set),
 # pinned to CPU 0, and serves 1, 2 and 4 busy guests at once, each with a

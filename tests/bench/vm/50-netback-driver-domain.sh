@@ -1,5 +1,5 @@
 #!/bin/bash
-# vm-timeout: 3000
+# vm-timeout: 4200
 # xen-netback in a network driver domain, the way Qubes OS runs it in
 # sys-net: a PV guest, nd (guest test netback-domain), loads one copy of
 # xen-netback, ours ($MODDIR: dom0 and the guests boot the same kernel) or
