@@ -14,8 +14,9 @@
 # counted around the whole ping); with each, the backend's cost in dom0
 # per MB (per echo for ping): dom0 CPU, Xen's dom0 time and interrupts,
 # then over a second window (40 more echoes) grant operations and their
-# hypercalls and notifications (bench-lib.sh). METRIC lines give each copy's median and range and the
-# ratio of the medians with the range of the per-round ratios. A veth pair
+# hypercalls and notifications (bench-lib.sh). METRIC lines give each
+# copy's median and range and the ratio of the medians with the range of
+# the per-round ratios. A veth pair
 # between two network namespaces in dom0 gives the limit without any Xen
 # ring in the way. Without our build, only the in-tree copy is measured
 # and the ratio checks fail. The bed runs on QEMU's instruction-counting

@@ -286,10 +286,10 @@ BENCH_UNTIL_STOPPED=3600
 # counters (cost-counters.sh: vbd_sect, vif_rx_bytes, vif_tx_bytes)
 # divided by DIVISOR, read at the same instants as the CPU time; the
 # units per second in bench_rate.  Then, over SECS seconds more, its
-# grant operations and notifications (bench_count_steady).  Around a whole guest command instead,
-# the agents' round trips and the workload's start weigh on the figure
-# per unit as much as the backend does, and more on the copy that did
-# less work.
+# grant operations and notifications (bench_count_steady).  Around a
+# whole guest command instead, the agents' round trips and the workload's
+# start weigh on the figure per unit as much as the backend does, and
+# more on the copy that did less work.
 bench_cost_steady() {
 	local copy=$1 name=$2 round=$3 secs=$4 units
 	local -A delta
@@ -304,18 +304,19 @@ bench_cost_steady() {
 }
 
 # _bench_keep_per COPY NAME ROUND UNITS K=TOTAL...: each TOTAL per unit,
-# kept as NAME/K, and a note of them, "round R COPY NAME$what per unit
-# (UNITS): K VALUE ...$after" (what and after: the caller's words, if
-# any).  Not run in a subshell: bench_keep's table must keep the values.
+# kept as NAME/K; the words "K VALUE ..." in _bench_kept for the
+# caller's note.  Not run in a subshell: bench_keep's table must keep the
+# values.
+_bench_kept=
 _bench_keep_per() {
-	local copy=$1 name=$2 round=$3 units=$4 kv v words=
+	local copy=$1 name=$2 round=$3 units=$4 kv v
 	shift 4
+	_bench_kept=
 	for kv; do
 		v=$(_bench_per "${kv#*=}" "$units")
 		bench_keep "$copy" "$name/${kv%%=*}" "$round" "$v"
-		words+=" ${kv%%=*} $v"
+		_bench_kept+=" ${kv%%=*} $v"
 	done
-	note "round $round $copy $name${what:-} per unit ($units):$words${after:-}"
 }
 
 # _bench_cost_keep COPY NAME ROUND UNITS: from the caller's delta, NAME's
@@ -326,6 +327,7 @@ _bench_cost_keep() {
 	_bench_note_tasks "round $round $copy $name"
 	awk "BEGIN { exit !($units > 0) }" || return 0
 	_bench_keep_per "$@" "cpu-us=${delta[cpu_us]}" "xen-us=${delta[xen_us]}" "irqs=${delta[irqs]}"
+	note "round $round $copy $name per unit ($units):$_bench_kept"
 }
 
 declare -A _bench_count_at
@@ -342,11 +344,12 @@ bench_count_begin() {
 }
 
 # _bench_count_delta: the counters' change since bench_count_begin, in
-# the caller's associative array delta; the probes disarmed after.
+# the caller's associative array delta; the probes disarmed after (a
+# FAIL if they stay armed: they would weigh on the timed windows).
 _bench_count_delta() {
 	local w
 	for w in $(_bench_run snap '^$'); do delta[${w%%=*}]=$((${w#*=} - ${_bench_count_at[${w%%=*}]:-0})); done
-	_bench_run disarm >/dev/null
+	_bench_run disarm >/dev/null || fail "cost probes disarmed after a count window"
 }
 
 # bench_count_end COPY NAME ROUND UNITS: keep, for that round, the counts
@@ -374,12 +377,13 @@ bench_count_steady() {
 # NAME's counts per unit: NAME/grant-ops (mapped, unmapped and copied),
 # NAME/grant-calls (their hypercalls) and NAME/notifications.
 _bench_count_keep() {
-	local units=$4 what=" counted" after="; grant ops in all: map ${delta[map_ops]}, unmap ${delta[unmap_ops]}, copy ${delta[copy_ops]}"
+	local copy=$1 name=$2 round=$3 units=$4
 	awk "BEGIN { exit !($units > 0) }" || return 0
 	_bench_keep_per "$@" \
 		"grant-ops=$((delta[map_ops] + delta[unmap_ops] + delta[copy_ops]))" \
 		"grant-calls=$((delta[map_calls] + delta[unmap_calls] + delta[copy_calls]))" \
 		"notifications=${delta[notify_calls]}"
+	note "round $round $copy $name counted per unit ($units):$_bench_kept; grant ops in all: map ${delta[map_ops]}, unmap ${delta[unmap_ops]}, copy ${delta[copy_ops]}"
 }
 
 # bench_cost_metrics BENCH NAME UNIT: the cost METRIC lines of NAME, per
