@@ -133,7 +133,7 @@ struct xnb_queue {
 	struct xen_netif_tx_request *tx_slots;	/* private copies, one round */
 	struct gnttab_copy *tx_copy;
 	struct xnb_tx_item *tx_items;
-	RING_IDX tx_incomplete_prod;	/* req_prod when a packet was partial */
+	RING_IDX tx_seen_prod;		/* furthest req_prod read */
 	bool tx_progress;		/* slots consumed since the last EOI */
 	bool tx_credit_wait;		/* out of credit, the timer reschedules */
 	/* Credit scheduler: bytes the guest may still send this period. */

@@ -432,7 +432,7 @@ int xnb_vif_connect_queue(struct xnb_queue *q, grant_ref_t tx_ref,
 	q->tx.rsp_prod_pvt = q->tx.req_cons;
 	q->rx.rsp_prod_pvt = q->rx.req_cons;
 	q->rx_seen_prod = q->rx.req_cons;
-	q->tx_incomplete_prod = q->tx.req_cons - 1;
+	q->tx_seen_prod = q->tx.req_cons;
 
 	q->split_irq = tx_port != rx_port;
 	if (q->split_irq) {

@@ -252,6 +252,22 @@ static void tx_drop(struct xnb_queue *q, struct xnb_tx_item *it,
 }
 
 /*
+ * A producer index read behind one read before: only a guest writing it
+ * back and forth does that, and each change would have NAPI poll again
+ * with nothing new to take, for as long as the guest kept at it.  Disables
+ * the vif.  Both indices are within a ring of req_cons.
+ */
+static bool tx_prod_went_back(struct xnb_queue *q, RING_IDX prod)
+{
+	RING_IDX cons = q->tx.req_cons;
+
+	if (prod - cons >= q->tx_seen_prod - cons)
+		return false;
+	xnb_vif_fatal(q->vif, "tx request producer moved back");
+	return true;
+}
+
+/*
  * Validate and build up to @budget frames.  Returns the number of frames
  * (or answered packets) handled.
  */
@@ -271,6 +287,9 @@ static int tx_round(struct xnb_queue *q, int budget, bool *again)
 		xnb_vif_fatal(vif, "impossible number of tx requests");
 		return 0;
 	}
+	if (tx_prod_went_back(q, prod))
+		return 0;
+	q->tx_seen_prod = prod;
 	if (!avail)
 		return 0;
 	/* Every slot is answered in the round that consumes it. */
@@ -284,10 +303,8 @@ static int tx_round(struct xnb_queue *q, int budget, bool *again)
 
 		xnb_tx_parse(slots, avail - used, xnb_fatal_skb_slots,
 			     &it->pkt);
-		if (it->pkt.verdict == XNB_TX_MORE) {
-			q->tx_incomplete_prod = prod;
+		if (it->pkt.verdict == XNB_TX_MORE)
 			break;
-		}
 		if (it->pkt.verdict == XNB_TX_FATAL) {
 			xnb_vif_fatal(vif, it->pkt.why);
 			fatal = true;
@@ -374,10 +391,26 @@ static int tx_round(struct xnb_queue *q, int budget, bool *again)
 	return max_t(int, done, nitems ? 1 : 0);
 }
 
+/*
+ * Whether the producer index has moved on from the furthest seen, which
+ * it now is; one gone back disables the vif.  One too far ahead is left
+ * for tx_round() to refuse.
+ */
+static bool tx_prod_moved_on(struct xnb_queue *q)
+{
+	RING_IDX prod = READ_ONCE(q->tx.sring->req_prod);
+
+	if (prod - q->tx.req_cons > XNB_TX_RING_SIZE)
+		return true;
+	if (tx_prod_went_back(q, prod) || prod == q->tx_seen_prod)
+		return false;
+	q->tx_seen_prod = prod;
+	return true;
+}
+
 /* Requests to serve?  Re-arms the ring's event when there are none. */
 bool xnb_tx_work_pending(struct xnb_queue *q)
 {
-	RING_IDX prod;
 	int more;
 
 	if (READ_ONCE(q->vif->disabled) || READ_ONCE(q->tx_credit_wait))
@@ -386,12 +419,13 @@ bool xnb_tx_work_pending(struct xnb_queue *q)
 	if (!more)
 		return false;
 	/* A partial packet: wait for the producer to move on. */
-	prod = READ_ONCE(q->tx.sring->req_prod);
-	if (prod != q->tx_incomplete_prod)
+	if (tx_prod_moved_on(q))
 		return true;
-	q->tx.sring->req_event = prod + 1;
+	if (READ_ONCE(q->vif->disabled))
+		return false;
+	q->tx.sring->req_event = q->tx_seen_prod + 1;
 	virt_mb(); /* the event index before the producer re-read */
-	return READ_ONCE(q->tx.sring->req_prod) != prod;
+	return tx_prod_moved_on(q);
 }
 
 int xnb_tx_poll(struct napi_struct *napi, int budget)

@@ -20,6 +20,12 @@
  * Usage: nbhostile DEVID ATTACK.  Attacks (protocol-hazards.md, netback):
  *   none      just the probe
  *   far       req_prod far beyond req_cons
+ *   txback    two slots of a packet that says more follows; once the
+ *             backend has read both (its req_event asks for the third),
+ *             req_prod goes back to the first, then the probe, which a
+ *             backend that took no notice would take as the packet's
+ *             end.  bad= says whether the backend read both slots
+ *             (seen) or not within 5 s (unseen)
  *   offset    a slot whose offset + size crosses the page end
  *   slotsN    a frame in N slots of 64 bytes (2 <= N <= 24); with the
  *             default fatal_skb_slots (20), as in-tree: 19 are delivered,
@@ -986,6 +992,7 @@ int main(int argc, char **argv)
 	char bad[MAX_SLOTS * 4 + 8] = "-", pr[16];
 	const char *verdict;
 	RING_IDX from;
+	unsigned int i;
 
 	if (argc != 3 && argc != 4) {
 		fprintf(stderr, "usage: nbhostile DEVID ATTACK [SEED]\n");
@@ -1006,6 +1013,24 @@ int main(int argc, char **argv)
 		probe();
 		xen_wmb();
 		tx.sring->req_prod = tx.req_prod_pvt + 4 * RING_SIZE(&tx);
+		kick();
+	} else if (!strcmp(argv[2], "txback")) {
+		from = tx.req_prod_pvt;
+		frame(0, 200);
+		slot(0, 0, 200, NETTXF_more_data);
+		slot(1, 0, 100, NETTXF_more_data);
+		RING_PUSH_REQUESTS(&tx);
+		kick();
+		for (i = 0; i < 100 && tx.sring->req_event != from + 3; i++)
+			usleep(50000);
+		snprintf(bad, sizeof(bad), "%s",
+			 tx.sring->req_event == from + 3 ? "seen" : "unseen");
+		tx.sring->req_prod = from + 1;
+		kick();
+		usleep(500000);
+		from = tx.req_prod_pvt;
+		probe();
+		RING_PUSH_REQUESTS(&tx);
 		kick();
 	} else {
 		from = tx.req_prod_pvt;

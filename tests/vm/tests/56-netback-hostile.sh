@@ -8,8 +8,9 @@
 #   deliver (19 slots, within in-tree's limits; zero-size fragments,
 #     XSA-448; headers in 1-byte slots, XSA-423): every slot OKAY, the
 #     frame and the probe reach dom0;
-#   fatal (req_prod far ahead, offset + size past the page, 22 and 24
-#     slots, an extra of type 0 or unknown, GSO size 0): the vif disables
+#   fatal (req_prod far ahead, req_prod set back under a partial packet,
+#     offset + size past the page, 22 and 24 slots, an extra of type 0 or
+#     unknown, GSO size 0): the vif disables
 #     itself, seen as the reason in xenstore (error/<backend>/error), the
 #     carrier off and the message in dom0's log; the probe is never
 #     answered and nothing reaches dom0's stack;
@@ -115,7 +116,10 @@ for a in zerofrag tinyhdr; do
 	# If it stopped the vif, the fatal ones below need a fresh one.
 	[[ $last_probe == okay ]] || nb_fresh || exit 1
 done
-for a in far offset slots22 slots24 extra0 extra9 gso0; do
+# txback: before the vif disabled itself for it, a guest writing its tx
+# req_prod back and forth under a partial packet had NAPI poll on with
+# nothing to take, a dom0 CPU for as long as it liked.
+for a in far txback offset slots22 slots24 extra0 extra9 gso0; do
 	run "$a" fatal || true
 	nb_fresh || exit 1
 done
