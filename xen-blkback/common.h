@@ -124,6 +124,7 @@ struct xdb_ring {
 	struct gnttab_map_grant_ref *map_ops;
 	struct gnttab_unmap_grant_ref *unmap_ops;
 	struct page **pages;
+	struct gntab_unmap_queue_data unmap_wait;	/* xdb_unmap_pages() */
 	unsigned int *map_idx;		/* map_ops[i] is for segs[map_idx[i]] */
 	struct xdb_pgrant **purge_batch;
 	struct blkif_request_segment *indirect_segs;	/* page-aligned */
@@ -180,6 +181,7 @@ bool xdb_ring_push_locked(struct xdb_ring *ring);
 int xdb_io_submit(struct xdb_ring *ring, struct xdb_req *req,
 		  struct xdb_io *io);
 void xdb_io_complete(struct xdb_ring *ring, struct xdb_req *req);
+int xdb_unmap_pages(struct xdb_ring *ring, unsigned int n);
 int xdb_io_discard(struct xdb_ring *ring, const struct xdb_io *io);
 
 /* persistent.c */

@@ -365,6 +365,24 @@ int xdb_io_discard(struct xdb_ring *ring, const struct xdb_io *io)
 	return err ? BLKIF_RSP_ERROR : BLKIF_RSP_OKAY;
 }
 
+/*
+ * Unmap the first @n grants of ring->unmap_ops, for ring->pages.  The
+ * I/O can be done with a page while something else in dom0 still holds
+ * it: a network block device's zero-copy send that may yet be
+ * retransmitted.  gnttab_unmap_refs_sync() waits for them to let go, so
+ * that they never read a grant the page maps next.
+ */
+int xdb_unmap_pages(struct xdb_ring *ring, unsigned int n)
+{
+	struct gntab_unmap_queue_data *w = &ring->unmap_wait;
+
+	w->unmap_ops = ring->unmap_ops;
+	w->kunmap_ops = NULL;
+	w->pages = ring->pages;
+	w->count = n;
+	return gnttab_unmap_refs_sync(w);
+}
+
 /* Release what a request holds, answer it and free it. */
 void xdb_io_complete(struct xdb_ring *ring, struct xdb_req *req)
 {
@@ -384,7 +402,7 @@ void xdb_io_complete(struct xdb_ring *ring, struct xdb_req *req)
 		}
 	}
 	if (n)
-		err = gnttab_unmap_refs(ring->unmap_ops, NULL, ring->pages, n);
+		err = xdb_unmap_pages(ring, n);
 	for (i = 0; i < n; i++) {
 		/* A page still mapped must never be reused for anything. */
 		if (!err && ring->unmap_ops[i].status == GNTST_okay)

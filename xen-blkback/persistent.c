@@ -79,7 +79,7 @@ static void unmap_batch(struct xdb_ring *ring, struct xdb_pgrant **batch,
 				    GNTMAP_host_map, batch[i]->handle);
 		ring->pages[i] = batch[i]->page;
 	}
-	err = gnttab_unmap_refs(ring->unmap_ops, NULL, ring->pages, n);
+	err = xdb_unmap_pages(ring, n);
 	for (i = 0; i < n; i++) {
 		/* A page still mapped must never be reused for anything. */
 		if (!err && ring->unmap_ops[i].status == GNTST_okay)
