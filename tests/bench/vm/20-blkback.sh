@@ -19,7 +19,7 @@
 # thread's CPU time per I/O and dom0's (bench-lib.sh), the backend's cost.
 # The bed runs on QEMU's instruction-counting clock (--icount 2): on the
 # host's clock a copy's windows of 4 KiB reads at iodepth 1 counted
-# 5382-8606 I/Os in one boot, on this one 12284-12370 (README).
+# 5382-8606 I/Os in one boot, on this one 12284-12370 (HISTORY.md).
 # If ours is not built, the kernel's is measured alone and the ratio
 # checks fail.
 set -uo pipefail

@@ -21,7 +21,7 @@
 # ring in the way. Without our build, only the in-tree copy is measured
 # and the ratio checks fail. The bed runs on QEMU's instruction-counting
 # clock (--icount 2): on it one TCP stream's rounds agree within 3% in
-# speed and 6% in Xen-accounted time per MB (README).
+# speed and 6% in Xen-accounted time per MB (HISTORY.md).
 set -uo pipefail
 # shellcheck source=../../vm/lib/dom0-lib.sh
 . "$REPO/tests/vm/lib/dom0-lib.sh"
