@@ -284,6 +284,10 @@ int evtchn_bind_unbound(struct evtchn_file *f, unsigned int remote_domain)
 
 int evtchn_bind_static(struct evtchn_file *f, unsigned int port)
 {
+	static DEFINE_MUTEX(static_lock);
+	struct evtchn_status now = { .dom = DOMID_SELF, .port = port };
+	int ret;
+
 	/* A static port's peer is not checked, so restricted files may not. */
 	if (f->restricted)
 		return -EACCES;
@@ -291,10 +295,26 @@ int evtchn_bind_static(struct evtchn_file *f, unsigned int port)
 		return -EINVAL;
 	if (xa_load(&f->ports, port))
 		return -EISCONN;
-	/* Bound by another file or by the kernel: sharing it is refused. */
+	/*
+	 * A closed port is not static: whoever Xen gives it to next would
+	 * find our irq bound to it, and the core's failing bind would then
+	 * free that irq under our handler.
+	 */
+	if (HYPERVISOR_event_channel_op(EVTCHNOP_status, &now) ||
+	    now.status == EVTCHNSTAT_closed)
+		return -EINVAL;
+	/*
+	 * Bound by another file or by the kernel: sharing it is refused.  The
+	 * check and the bind go together, or two files binding the port at
+	 * once would both pass it, with the same end.
+	 */
+	mutex_lock(&static_lock);
 	if ((int)irq_from_evtchn(port) >= 0)
-		return -EBUSY;
-	return evtchn_attach(f, port, NULL);
+		ret = -EBUSY;
+	else
+		ret = evtchn_attach(f, port, NULL);
+	mutex_unlock(&static_lock);
+	return ret;
 }
 
 int evtchn_unbind(struct evtchn_file *f, unsigned int port)

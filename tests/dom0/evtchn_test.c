@@ -529,6 +529,13 @@ static void test_static(void)
 	expect_errno("BIND_STATIC of a port another file holds", bind_static(fb, a), EBUSY);
 	expect_errno("BIND_STATIC of an out-of-range port",
 		     bind_static(fa, 0x7fffffff), EINVAL);
+	/* Unbinding an unbound port closes it: no longer Xen's to give. */
+	rc = bind_unbound(fa, 0);
+	if (rc > 0 && unbind(fa, rc) == 0)
+		expect_errno("BIND_STATIC of a port Xen shows closed",
+			     bind_static(fb, rc), EINVAL);
+	else
+		report(0, "BIND_STATIC of a closed port: setup", "unbound port %d", rc);
 out:
 	close(fa);
 	close(fb);
