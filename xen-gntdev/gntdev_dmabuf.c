@@ -77,10 +77,11 @@ static atomic_t gntdev_imp_held_count = ATOMIC_INIT(0);
 
 void gntdev_dmabuf_init(struct device *dev)
 {
-	gntdev_dmabuf_dev = dev;
 	/* Exporters DMA-map their pages for it: any address will do. */
 	if (dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64)))
 		pr_warn("no DMA mask for the dma-buf imports\n");
+	/* The device node is already open to all: imports wait for this. */
+	smp_store_release(&gntdev_dmabuf_dev, dev);
 }
 
 /*
@@ -451,6 +452,9 @@ static long gntdev_imp_to_refs(struct gntdev_file *f,
 		return -EINVAL;
 	if (!op.count || op.count > READ_ONCE(gntdev_limit))
 		return -EINVAL;
+	/* Opened while the module still loads: no device to attach as yet. */
+	if (!smp_load_acquire(&gntdev_dmabuf_dev))
+		return -EAGAIN;
 
 	imp = kzalloc(sizeof(*imp), GFP_KERNEL);
 	if (!imp)
