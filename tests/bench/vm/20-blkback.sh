@@ -1,5 +1,5 @@
 #!/bin/bash
-# vm-timeout: 5400
+# vm-timeout: 9000
 # bench-boot: --unloaded xen-blkback --icount 2
 # xen-blkback, ours against the kernel's own: the module is left unloaded
 # at bring-up, then each copy is loaded in turn (with the guest destroyed
