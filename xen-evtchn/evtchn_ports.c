@@ -74,26 +74,66 @@ static void evtchn_close_port(evtchn_port_t port)
 }
 
 /*
+ * Our own domain id, which Xen's status shows where a bind said
+ * DOMID_SELF: that of a port offered to ourselves, closed again.
+ */
+static int evtchn_self_domid(void)
+{
+	struct evtchn_alloc_unbound op = {
+		.dom = DOMID_SELF, .remote_dom = DOMID_SELF,
+	};
+	struct evtchn_status st = { .dom = DOMID_SELF };
+	int err;
+
+	err = HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, &op);
+	if (err)
+		return err;
+	st.port = op.port;
+	err = HYPERVISOR_event_channel_op(EVTCHNOP_status, &st);
+	evtchn_close_port(op.port);
+	if (err)
+		return err;
+	return st.status == EVTCHNSTAT_unbound ? st.u.unbound.dom : -EIO;
+}
+
+/*
  * After a failed irq binding: close @port only while Xen still shows it
- * as the binding @ours (see evtchn_status_is_ours()) that no irq uses.
+ * as the binding @bound (see evtchn_status_is_ours()) that no irq uses.
  */
 static void evtchn_close_if_ours(evtchn_port_t port,
-				 const struct evtchn_status *ours)
+				 const struct evtchn_status *bound)
 {
 	struct evtchn_status now = { .dom = DOMID_SELF, .port = port };
+	struct evtchn_status ours = *bound;
 
+	/*
+	 * A channel to ourselves: Xen's status names our domain by its
+	 * number.  Learnt first, so that the status read stays next to the
+	 * close it decides.
+	 */
+	if (ours.status == EVTCHNSTAT_interdomain &&
+	    ours.u.interdomain.dom == DOMID_SELF) {
+		int self = evtchn_self_domid();
+
+		if (self < 0) {
+			pr_warn_ratelimited("port %u to ourselves left open: %d\n",
+					    port, self);
+			return;
+		}
+		ours.u.interdomain.dom = self;
+	}
 	if (HYPERVISOR_event_channel_op(EVTCHNOP_status, &now) ||
 	    now.status == EVTCHNSTAT_closed)
 		return;
-	if (evtchn_status_is_ours(&now, ours) &&
+	if (evtchn_status_is_ours(&now, &ours) &&
 	    (int)irq_from_evtchn(port) < 0) {
 		evtchn_close_port(port);
 		return;
 	}
 	/* Only the irq's allocation failing leaves the port open: no memory. */
-	if (ours->status == EVTCHNSTAT_unbound &&
+	if (ours.status == EVTCHNSTAT_unbound &&
 	    now.status == EVTCHNSTAT_unbound &&
-	    now.u.unbound.dom == ours->u.unbound.dom)
+	    now.u.unbound.dom == ours.u.unbound.dom)
 		pr_warn_ratelimited("port %u for domain %u left open: it may be another user's by now\n",
 				    port, now.u.unbound.dom);
 }
