@@ -17,8 +17,9 @@
  * status of the port, @ours what the file bound (with our domain's
  * number where the bind said DOMID_SELF, as Xen's status names it).  An
  * interdomain binding holds its remote port, and a VIRQ its vCPU's VIRQ,
- * alone: a match is the file's binding.  An unbound port offered to a domain proves
- * nothing (the toolstack offers such ports too), so it never matches.
+ * alone: a match is the file's binding.  An unbound port offered to a
+ * domain proves nothing (the toolstack offers such ports too), so it
+ * never matches.
  */
 static inline bool evtchn_status_is_ours(const struct evtchn_status *now,
 					 const struct evtchn_status *ours)

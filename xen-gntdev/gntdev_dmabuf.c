@@ -80,7 +80,7 @@ void gntdev_dmabuf_init(struct device *dev)
 	/* Exporters DMA-map their pages for it: any address will do. */
 	if (dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64)))
 		pr_warn("no DMA mask for the dma-buf imports\n");
-	/* The device node is already open to all: imports wait for this. */
+	/* The device node is already open: imports fail until this is set. */
 	smp_store_release(&gntdev_dmabuf_dev, dev);
 }
 
