@@ -13,6 +13,8 @@
 
 static int failures;
 
+/* The details' format is checked: a wrong argument crashes a failing check. */
+__attribute__((format(printf, 3, 4)))
 static void report(int ok, const char *what, const char *fmt, ...)
 {
 	va_list ap;

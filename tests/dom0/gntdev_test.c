@@ -1033,7 +1033,7 @@ static void test_kernel_access(void)
 	n = pread(mem, buf, PAGE, (off_t)(uintptr_t)p);
 	report(n == PAGE && is_base(buf, 25, 0, PAGE, why, sizeof(why)),
 	       "the kernel reads a grant mapping (/proc/self/mem)",
-	       n == PAGE ? "%s" : "read %zd: %s", why, n, strerror(errno));
+	       "read %zd (%s); %s", n, n < 0 ? strerror(errno) : "no error", why);
 	expect_stats(pv ? "and maps the page for itself on first need (PV)" :
 		     "and uses the one mapping there is (HVM/PVH)", 1, pv ? 2 : 1);
 	put_dom0(buf, 61, 0, PAGE);
