@@ -23,6 +23,7 @@
 #include <linux/refcount.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
 #include <xen/grant_table.h>
 #include <xen/interface/event_channel.h>
 #include <xen/gntdev.h>
@@ -81,7 +82,9 @@ struct gntdev_map {
 	 * Final teardown, which may wait for the pages' other users; until
 	 * then teardown_ops also serves as the PV user-unmap batch.
 	 */
-	struct gntab_unmap_queue_data unmap_data;
+	struct delayed_work teardown_work;
+	unsigned int teardown_count;	/* ops and pages collected */
+	unsigned int teardown_steps;	/* next look, in 5 ms steps from now */
 	struct gnttab_unmap_grant_ref *teardown_ops;
 	struct page **teardown_pages;
 };
@@ -104,7 +107,8 @@ void gntdev_map_put(struct gntdev_map *map);
 int gntdev_map_grants(struct gntdev_map *map, struct vm_area_struct *vma);
 int gntdev_map_kernel(struct gntdev_map *map);
 int gntdev_map_user(struct gntdev_map *map, struct vm_area_struct *vma);
-void gntdev_wait_teardowns(void);
+int gntdev_teardown_init(void);
+void gntdev_teardown_exit(void);
 void gntdev_unmap_user_range(struct gntdev_map *map, unsigned int first,
 			     unsigned int n);
 bool gntdev_kmap_slot(struct gntdev_map *map, unsigned int i);

@@ -223,9 +223,13 @@ static int __init gntdev_init(void)
 	if (!xen_domain())
 		return -ENODEV;
 
+	err = gntdev_teardown_init();
+	if (err)
+		return err;
 	err = misc_register(&gntdev_miscdev);
 	if (err) {
 		pr_err("cannot register /dev/xen/gntdev: %d\n", err);
+		gntdev_teardown_exit();
 		return err;
 	}
 	gntdev_dmabuf_init(gntdev_miscdev.this_device);
@@ -241,8 +245,8 @@ static void __exit gntdev_exit(void)
 {
 	misc_deregister(&gntdev_miscdev);
 	debugfs_remove_recursive(gntdev_debugfs);
-	/* Teardowns waiting for busy pages call back into this module. */
-	gntdev_wait_teardowns();
+	/* Teardowns waiting for busy pages run this module's code. */
+	gntdev_teardown_exit();
 	gntdev_dmabuf_exit();
 }
 

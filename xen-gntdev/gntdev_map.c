@@ -8,6 +8,7 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <xen/events.h>
 #include <xen/page.h>
 #include <asm/xen/hypercall.h>
@@ -18,9 +19,19 @@
 /* File offsets stay below 2^63 bytes so that mmap()'s off_t can reach them. */
 #define GNTDEV_INDEX_END	(1ULL << (63 - PAGE_SHIFT))
 
-/* Teardowns still waiting for their pages; module exit waits for them. */
+/*
+ * Teardowns still waiting for their pages, retried on a workqueue of the
+ * module's own: module exit waits for the count to reach zero, then
+ * destroys the workqueue, which returns only once the work item that
+ * dropped the count has left this module's code.
+ */
 static atomic_t gntdev_teardowns = ATOMIC_INIT(0);
-static DECLARE_WAIT_QUEUE_HEAD(gntdev_teardown_wq);
+static DECLARE_WAIT_QUEUE_HEAD(gntdev_teardown_wait);
+static struct workqueue_struct *gntdev_teardown_wq;
+
+/* A busy teardown looks again after 5 ms, 10, 15... up to a second. */
+#define GNTDEV_TEARDOWN_STEP_MS		5
+#define GNTDEV_TEARDOWN_MAX_STEPS	(1000 / GNTDEV_TEARDOWN_STEP_MS)
 
 atomic_t gntdev_stat_maps = ATOMIC_INIT(0);
 atomic_t gntdev_stat_mapped = ATOMIC_INIT(0);
@@ -323,15 +334,29 @@ static unsigned int gntdev_collect_mapped(struct gntdev_map *map)
 	return n;
 }
 
-static void gntdev_map_teardown_done(int result,
-				     struct gntab_unmap_queue_data *data)
+/* Whether something else in dom0 (I/O, a pipe) still holds a page. */
+static bool gntdev_teardown_busy(struct gntdev_map *map)
 {
-	struct gntdev_map *map = data->data;
-	unsigned int i, unmapped = 0;
-	bool ok = !result;
+	unsigned int i;
 
-	for (i = 0; i < data->count; i++) {
-		if (data->unmap_ops[i].status == GNTST_okay)
+	for (i = 0; i < map->teardown_count; i++)
+		if (page_count(map->teardown_pages[i]) > 1)
+			return true;
+	return false;
+}
+
+/* Unmap the collected grants, whose pages nothing else holds, and free. */
+static void gntdev_teardown_finish(struct gntdev_map *map)
+{
+	unsigned int i, unmapped = 0;
+	bool ok;
+	int err;
+
+	err = gnttab_unmap_refs(map->teardown_ops, NULL, map->teardown_pages,
+				map->teardown_count);
+	ok = !err;
+	for (i = 0; i < map->teardown_count; i++) {
+		if (map->teardown_ops[i].status == GNTST_okay)
 			unmapped++;
 		else
 			ok = false;
@@ -343,17 +368,36 @@ static void gntdev_map_teardown_done(int result,
 	 */
 	if (!ok)
 		pr_err("unmapping %u grants failed (%d); their pages are leaked\n",
-		       data->count, result);
+		       map->teardown_count, err);
 	gntdev_map_free(map, ok);
-	if (atomic_dec_and_test(&gntdev_teardowns))
-		wake_up_all(&gntdev_teardown_wq);
 }
 
-/* Last user gone: unmap what is mapped, once the pages are idle, and free. */
+static void gntdev_teardown_retry(struct work_struct *work)
+{
+	struct gntdev_map *map = container_of(to_delayed_work(work),
+					      struct gntdev_map,
+					      teardown_work);
+
+	if (gntdev_teardown_busy(map)) {
+		if (map->teardown_steps < GNTDEV_TEARDOWN_MAX_STEPS)
+			map->teardown_steps++;
+		queue_delayed_work(gntdev_teardown_wq, &map->teardown_work,
+				   msecs_to_jiffies(GNTDEV_TEARDOWN_STEP_MS *
+						    map->teardown_steps));
+		return;
+	}
+	gntdev_teardown_finish(map);
+	if (atomic_dec_and_test(&gntdev_teardowns))
+		wake_up_all(&gntdev_teardown_wait);
+}
+
+/*
+ * Last user gone: unmap what is mapped and free.  A page that something
+ * else still holds would be handed back while in use, so then the unmap
+ * waits, off this thread, until nothing does.
+ */
 static void gntdev_map_teardown(struct gntdev_map *map)
 {
-	unsigned int n;
-
 	if (map->notifier_live)
 		mmu_interval_notifier_remove(&map->notifier);
 	if (gntdev_pv())
@@ -361,22 +405,21 @@ static void gntdev_map_teardown(struct gntdev_map *map)
 
 	spin_lock(&map->lock);
 	gntdev_notify_clear_byte(map, 0, map->count);
-	n = gntdev_collect_mapped(map);
+	map->teardown_count = gntdev_collect_mapped(map);
 	spin_unlock(&map->lock);
-	if (!n) {
+	if (!map->teardown_count) {
 		gntdev_map_free(map, true);
 		return;
 	}
-
+	if (!gntdev_teardown_busy(map)) {
+		gntdev_teardown_finish(map);
+		return;
+	}
 	atomic_inc(&gntdev_teardowns);
-	map->unmap_data.data = map;
-	map->unmap_data.done = gntdev_map_teardown_done;
-	map->unmap_data.unmap_ops = map->teardown_ops;
-	map->unmap_data.kunmap_ops = NULL;
-	map->unmap_data.pages = map->teardown_pages;
-	map->unmap_data.count = n;
-	/* Waits, off this thread, while I/O still holds one of the pages. */
-	gnttab_unmap_refs_async(&map->unmap_data);
+	map->teardown_steps = 1;
+	INIT_DELAYED_WORK(&map->teardown_work, gntdev_teardown_retry);
+	queue_delayed_work(gntdev_teardown_wq, &map->teardown_work,
+			   msecs_to_jiffies(GNTDEV_TEARDOWN_STEP_MS));
 }
 
 void gntdev_map_put(struct gntdev_map *map)
@@ -385,9 +428,18 @@ void gntdev_map_put(struct gntdev_map *map)
 		gntdev_map_teardown(map);
 }
 
-void gntdev_wait_teardowns(void)
+int gntdev_teardown_init(void)
 {
-	wait_event(gntdev_teardown_wq, !atomic_read(&gntdev_teardowns));
+	gntdev_teardown_wq = alloc_workqueue("xen-gntdev-teardown",
+					     WQ_UNBOUND, 0);
+	return gntdev_teardown_wq ? 0 : -ENOMEM;
+}
+
+/* Module exit: no file or VMA is left, only teardowns still waiting. */
+void gntdev_teardown_exit(void)
+{
+	wait_event(gntdev_teardown_wait, !atomic_read(&gntdev_teardowns));
+	destroy_workqueue(gntdev_teardown_wq);
 }
 
 /* PV: the PTE that will map page @addr; Xen writes it when mapping. */

@@ -34,6 +34,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1066,6 +1067,56 @@ out:
 	guest("fill");
 }
 
+/*
+ * A page still held elsewhere in dom0 when its map goes (by a pipe here,
+ * through vmsplice; by I/O in flight elsewhere): the grant stays mapped
+ * until the holder lets go, so that the holder still reads the guest's
+ * page and never a page handed back to dom0; then it is unmapped.
+ */
+static void test_held_page(void)
+{
+	int fd = open_dev(), pfd[2] = { -1, -1 };
+	uint8_t buf[PAGE], *p;
+	struct iovec iov;
+	char why[160] = "";
+	uint64_t index;
+	struct stats s;
+	ssize_t n;
+
+	p = map_one(fd, 31, &index);
+	if (p && pipe(pfd)) {
+		munmap(p, PAGE);
+		p = NULL;
+	}
+	if (!p) {
+		report(0, "map of one page and a pipe", "%s", strerror(errno));
+		close(fd);
+		return;
+	}
+	iov.iov_base = p;
+	iov.iov_len = PAGE;
+	n = vmsplice(pfd[1], &iov, 1, 0);
+	report(n == PAGE, "vmsplice takes the mapped page into a pipe",
+	       "%zd: %s", n, strerror(errno));
+	/* What the pipe holds stays in it; a read of nothing ends at once. */
+	close(pfd[1]);
+	munmap(p, PAGE);
+	unmap_index(fd, index, 1);
+	close(fd);
+	if (have_stats && !stats_read(&s))
+		report(s.maps == base.maps + 1 && s.mapped > base.mapped,
+		       "the map outlives its file while the pipe holds its page",
+		       "maps %+ld, grant_mappings %+ld", s.maps - base.maps,
+		       s.mapped - base.mapped);
+	n = read(pfd[0], buf, PAGE);
+	report(n == PAGE && is_base(buf, 31, 0, PAGE, why, sizeof(why)),
+	       "the pipe still reads the guest's page",
+	       "read %zd (%s); %s", n, n < 0 ? strerror(errno) : "no error", why);
+	close(pfd[0]);
+	expect_stats("and the grant is unmapped once the pipe let go", 0, 0);
+	guest_check("the guest's page is untouched", "base 31 0 %u", PAGE);
+}
+
 /* MADV_DONTNEED zaps the PTEs: the grants must go first, nothing refaults. */
 static void test_madvise(void)
 {
@@ -1619,6 +1670,7 @@ int main(int argc, char **argv)
 	test_fork();
 	test_mremap();
 	test_kernel_access();
+	test_held_page();
 	test_madvise();
 	test_shared_file();
 	test_notify();
