@@ -8,12 +8,14 @@
  * complete while its pages are still read.  When it lets go, it checks
  * that the page still holds the bytes the write carried:
  *
- *   dmsetup create NAME --table "0 SECTORS holdref DEVICE"
- *   dmsetup status NAME   ->   "... holdref held H changed C unreadable U"
+ *   dmsetup create NAME --table "0 SECTORS holdref DEVICE [HOLD_MS]"
+ *   dmsetup status NAME   ->
+ *       "... holdref held H changed C unreadable U pending P"
  *
- * changed: the page held other bytes (it was given another grant's data);
- * unreadable: the page had no kernel mapping left.  A backend that unmaps
- * a page only once its other holders let go counts neither.
+ * HOLD_MS defaults to 100.  changed: the page held other bytes (it was
+ * given another grant's data); unreadable: the page had no kernel mapping
+ * left; pending: pages held now.  A backend that unmaps a page only once
+ * its other holders let go counts neither changed nor unreadable.
  */
 #include <linux/atomic.h>
 #include <linux/bio.h>
@@ -24,14 +26,19 @@
 #include <linux/wait_bit.h>
 #include <linux/workqueue.h>
 
-#define HOLD_MS		100
+#define HOLD_MS_DEFAULT	100
+#define HOLD_MS_MAX	60000
 #define SAMPLE_BYTES	64
 
 struct holdref {
 	struct dm_dev *dev;
+	unsigned int hold_ms;
 	atomic_t pending;		/* holds not yet let go */
 	atomic_long_t held, changed, unreadable;
 };
+
+/* Ours, so that module exit can wait for the last let-go to return. */
+static struct workqueue_struct *holdref_wq;
 
 struct held_page {
 	struct delayed_work work;
@@ -53,10 +60,14 @@ static void holdref_let_go(struct work_struct *work)
 		atomic_long_inc(&hr->unreadable);
 	else if (memcmp(got, h->want, h->len))
 		atomic_long_inc(&hr->changed);
-	put_page(h->page);
-	kfree(h);
+	/*
+	 * Counted as let go before the reference goes: a backend that waits
+	 * for the page can only be done once "pending" shows it.
+	 */
 	if (atomic_dec_and_test(&hr->pending))
 		wake_up_var(&hr->pending);
+	put_page(h->page);
+	kfree(h);
 }
 
 static void holdref_hold(struct holdref *hr, const struct bio_vec *bv)
@@ -74,7 +85,7 @@ static void holdref_hold(struct holdref *hr, const struct bio_vec *bv)
 	atomic_inc(&hr->pending);
 	atomic_long_inc(&hr->held);
 	INIT_DELAYED_WORK(&h->work, holdref_let_go);
-	schedule_delayed_work(&h->work, msecs_to_jiffies(HOLD_MS));
+	queue_delayed_work(holdref_wq, &h->work, msecs_to_jiffies(hr->hold_ms));
 }
 
 static int holdref_map(struct dm_target *ti, struct bio *bio)
@@ -96,13 +107,20 @@ static int holdref_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	struct holdref *hr;
 	int err;
 
-	if (argc != 1) {
-		ti->error = "holdref takes one argument: the device";
+	if (argc < 1 || argc > 2) {
+		ti->error = "holdref takes the device and, optionally, HOLD_MS";
 		return -EINVAL;
 	}
 	hr = kzalloc(sizeof(*hr), GFP_KERNEL);
 	if (!hr)
 		return -ENOMEM;
+	hr->hold_ms = HOLD_MS_DEFAULT;
+	if (argc == 2 && (kstrtouint(argv[1], 10, &hr->hold_ms) ||
+			  hr->hold_ms > HOLD_MS_MAX)) {
+		ti->error = "holdref: HOLD_MS is 0-60000";
+		kfree(hr);
+		return -EINVAL;
+	}
 	err = dm_get_device(ti, argv[0], dm_table_get_mode(ti->table),
 			    &hr->dev);
 	if (err) {
@@ -133,13 +151,14 @@ static void holdref_status(struct dm_target *ti, status_type_t type,
 
 	switch (type) {
 	case STATUSTYPE_INFO:
-		DMEMIT("held %ld changed %ld unreadable %ld",
+		DMEMIT("held %ld changed %ld unreadable %ld pending %d",
 		       atomic_long_read(&hr->held),
 		       atomic_long_read(&hr->changed),
-		       atomic_long_read(&hr->unreadable));
+		       atomic_long_read(&hr->unreadable),
+		       atomic_read(&hr->pending));
 		break;
 	case STATUSTYPE_TABLE:
-		DMEMIT("%s", hr->dev->name);
+		DMEMIT("%s %u", hr->dev->name, hr->hold_ms);
 		break;
 	default:
 		*result = '\0';
@@ -157,7 +176,7 @@ static int holdref_iterate_devices(struct dm_target *ti,
 
 static struct target_type holdref_target = {
 	.name = "holdref",
-	.version = { 1, 0, 0 },
+	.version = { 1, 1, 0 },
 	.module = THIS_MODULE,
 	.ctr = holdref_ctr,
 	.dtr = holdref_dtr,
@@ -168,12 +187,21 @@ static struct target_type holdref_target = {
 
 static int __init holdref_init(void)
 {
-	return dm_register_target(&holdref_target);
+	int err;
+
+	holdref_wq = alloc_workqueue("dm-holdref", 0, 0);
+	if (!holdref_wq)
+		return -ENOMEM;
+	err = dm_register_target(&holdref_target);
+	if (err)
+		destroy_workqueue(holdref_wq);
+	return err;
 }
 
 static void __exit holdref_exit(void)
 {
 	dm_unregister_target(&holdref_target);
+	destroy_workqueue(holdref_wq);
 }
 
 module_init(holdref_init);

@@ -11,7 +11,10 @@
 # guest's blkfront runs without persistent grants, so that every request's
 # grants are mapped and unmapped.  Required: dm-holdref held pages (the
 # precondition), found none changed and none unmapped, and the guest's
-# writes read back intact in the guest and in dom0.
+# writes read back intact in the guest and in dom0.  Then the same for a
+# persistent grant unmapped at teardown: a guest with persistent grants
+# writes one block, which dm-holdref holds for 6 s, and is destroyed
+# meanwhile.
 set -uo pipefail
 # shellcheck source=SCRIPTDIR/../lib/dom0-lib.sh
 . "$REPO/tests/vm/lib/dom0-lib.sh"
@@ -38,7 +41,7 @@ if ! modprobe dm-mod || ! insmod "$kmod" ||
 	exit 1
 fi
 dev=/dev/$(dmsetup info -c --noheadings -o blkdevname "$dm")
-# held: dm-holdref's counts, "held H changed C unreadable U".
+# held: dm-holdref's counts, "held H changed C unreadable U pending P".
 held() { dmsetup status "$dm" | sed -n 's/.* holdref //p'; }
 
 bb_guest "$g" --cmdline "xen_blkfront.feature_persistent=0" "disk=['phy:$dev,xvda,w']" || exit 1
@@ -56,7 +59,7 @@ gcheck "guest reads it back" "$g" 120 pcheck xvda 0 2 held
 # The last holds end 100 ms after their write; a backend that did not wait
 # for them may have answered before.
 sleep 1
-read -r _ h _ c _ u <<<"$(held)"
+read -r _ h _ c _ u _ <<<"$(held)"
 note "dm-holdref: $(held)"
 if [[ ${h:-0} -ge 512 && $c == 0 && $u == 0 ]]; then
 	pass "every page dm-holdref held still had its data when let go ($h pages held, none changed or unmapped)"
@@ -66,3 +69,56 @@ else
 fi
 guest_destroy "$g"
 bb_pcheck "dom0 finds the guest's pattern under dm-holdref" /dev/ram0 0 2 held
+
+# Persistent grants stay mapped after their requests, and a ring unmaps
+# them all when it is torn down: that unmap too must wait for a page still
+# held.  One 4 KiB write (one request, one grant) on a new dm-holdref that
+# holds for 6 s, and the guest destroyed while the page is held.
+hold_ms=6000
+dmsetup remove --noudevsync "$dm"
+if ! dmsetup create --noudevsync "$dm" --table "0 $((16 * 2048)) holdref /dev/ram0 $hold_ms"; then
+	fail "dm-holdref over /dev/ram0, holding for $hold_ms ms"
+	exit 1
+fi
+dev=/dev/$(dmsetup info -c --noheadings -o blkdevname "$dm")
+bb_guest "$g" "disk=['phy:$dev,xvda,w']" || exit 1
+domid=$(guest_domid "$g")
+be=$(bb_be "$domid" xvda)
+per="$(bb_key "$(bb_fe "$domid" xvda)/feature-persistent") $(bb_key "$be/feature-persistent")"
+if [[ $per == "1 1" ]]; then
+	pass "both ends use persistent grants: the write's grant stays mapped after it"
+else
+	fail "both ends use persistent grants" "frontend, backend: '$per'"
+fi
+gcheck "guest writes one 4 KiB block (sector 8192)" "$g" 120 \
+	"pattern 8192 8 persist >/tmp/p && dd if=/tmp/p of=/dev/xvda bs=4k seek=1024 count=1 oflag=direct conv=notrunc 2>/dev/null"
+read -r _ h _ c _ u _ p <<<"$(held)"
+xl destroy "$g" >/dev/null 2>&1
+note "dm-holdref when the guest was destroyed: $(held)"
+if [[ ${p:-0} -ge 1 ]]; then
+	pass "the write's page was still held when the guest was destroyed (pending $p)"
+else
+	fail "the write's page is still held when the guest is destroyed" \
+		"pending '${p:-}' (the guest's answer came more than $hold_ms ms after its write)"
+fi
+n=0
+while [[ -e $(bb_sysfs "$domid" xvda) && $n -lt 300 ]]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+[[ $n -lt 300 ]] || fail "the vbd is torn down within 30 s of the destroy"
+read -r _ h _ c _ u _ p <<<"$(held)"
+note "dm-holdref after the teardown: $(held)"
+if [[ ${h:-0} -ge 1 && $c == 0 && $u == 0 && $p == 0 ]]; then
+	pass "the persistent grant was unmapped only after dm-holdref let its page go ($h held, none changed or unmapped)"
+else
+	fail "the persistent grant stays mapped while dm-holdref holds its page" \
+		"held '${h:-}', changed '${c:-}', unreadable '${u:-}', pending '${p:-}' after the vbd went"
+fi
+guest_destroy "$g"
+got=$(dd if=/dev/ram0 bs=4k skip=1024 count=1 iflag=direct status=none | md5sum) want=$(bb_pattern 8192 8 persist | md5sum)
+if [[ $got == "$want" ]]; then
+	pass "dom0 finds the guest's block under dm-holdref"
+else
+	fail "dom0 finds the guest's block under dm-holdref" "md5 ${got%% *}, want ${want%% *}"
+fi
