@@ -14,7 +14,10 @@
 # writes read back intact in the guest and in dom0.  Then the same for a
 # persistent grant unmapped at teardown: a guest with persistent grants
 # writes one block, which dm-holdref holds for 6 s, and is destroyed
-# meanwhile.
+# meanwhile.  Last, the same for one unmapped because it went unused
+# (persistent_grant_unused_seconds, set to 1 for it), with the guest still
+# running: a thread is seen waiting in gnttab_unmap_refs_sync() while the
+# page is held, and the block reads back in the guest and in dom0.
 set -uo pipefail
 # shellcheck source=SCRIPTDIR/../lib/dom0-lib.sh
 . "$REPO/tests/vm/lib/dom0-lib.sh"
@@ -24,8 +27,11 @@ set -uo pipefail
 g=bb-held
 dm=bb-held
 kmod=$REPO/build/tests/kmod/$(uname -r)/dm-holdref.ko
+unused=/sys/module/xen_blkback/parameters/persistent_grant_unused_seconds
+unused0=
 cleanup() {
 	guest_destroy "$g"
+	[[ -z $unused0 ]] || echo "$unused0" >"$unused"
 	dmsetup remove --noudevsync "$dm" 2>/dev/null
 	rmmod dm_holdref 2>/dev/null
 	rmmod brd 2>/dev/null
@@ -121,4 +127,64 @@ if [[ $got == "$want" ]]; then
 	pass "dom0 finds the guest's block under dm-holdref"
 else
 	fail "dom0 finds the guest's block under dm-holdref" "md5 ${got%% *}, want ${want%% *}"
+fi
+
+# An idle persistent grant is unmapped with the guest running: one block
+# written, the grant idle after a second, its page held for 6 s.
+# waiting_unmap: the names of the threads waiting for pages to unmap.
+waiting_unmap() {
+	local f
+	grep -l gnttab_unmap_refs_sync /proc/[0-9]*/stack 2>/dev/null |
+		while read -r f; do cat "${f%/stack}/comm"; done
+}
+dmsetup remove --noudevsync "$dm"
+if ! dmsetup create --noudevsync "$dm" --table "0 $((16 * 2048)) holdref /dev/ram0 $hold_ms"; then
+	fail "dm-holdref over /dev/ram0, holding for $hold_ms ms, again"
+	exit 1
+fi
+dev=/dev/$(dmsetup info -c --noheadings -o blkdevname "$dm")
+if ! unused0=$(cat "$unused") || ! echo 1 >"$unused"; then
+	fail "persistent_grant_unused_seconds set to 1"
+	exit 1
+fi
+bb_guest "$g" "disk=['phy:$dev,xvda,w']" || exit 1
+gcheck "guest writes one 4 KiB block (sector 16384)" "$g" 120 \
+	"pattern 16384 8 idle >/tmp/p && dd if=/tmp/p of=/dev/xvda bs=4k seek=2048 count=1 oflag=direct conv=notrunc 2>/dev/null"
+waiter='' n=0
+while [[ $n -lt 50 ]]; do
+	read -r _ h _ c _ u _ p <<<"$(held)"
+	[[ ${p:-0} -ge 1 ]] || break
+	waiter=$(waiting_unmap)
+	[[ -z $waiter ]] || break
+	sleep 0.1
+	n=$((n + 1))
+done
+note "dm-holdref while the grant idled: $(held)"
+if [[ -n $waiter ]]; then
+	pass "the idle grant's unmap waits for the held page (${waiter//$'\n'/ } in gnttab_unmap_refs_sync, pending $p)"
+else
+	fail "the idle grant's unmap waits for the held page" \
+		"no thread waited in gnttab_unmap_refs_sync while pending was '${p:-}'"
+fi
+n=0
+while [[ -n $(waiting_unmap) || $(held) != *" pending 0" ]] && [[ $n -lt 150 ]]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+read -r _ h _ c _ u _ p <<<"$(held)"
+note "dm-holdref after the hold: $(held)"
+if [[ ${h:-0} -ge 1 && $c == 0 && $u == 0 && $p == 0 && -z $(waiting_unmap) ]]; then
+	pass "the idle grant was unmapped only after dm-holdref let its page go ($h held, none changed or unmapped)"
+else
+	fail "the idle grant stays mapped while dm-holdref holds its page" \
+		"held '${h:-}', changed '${c:-}', unreadable '${u:-}', pending '${p:-}', waiting '$(waiting_unmap)'"
+fi
+gcheck "the guest reads its block back" "$g" 120 \
+	"pattern 16384 8 idle >/tmp/p && dd if=/dev/xvda bs=4k skip=2048 count=1 iflag=direct 2>/dev/null | cmp - /tmp/p"
+guest_destroy "$g"
+got=$(dd if=/dev/ram0 bs=4k skip=2048 count=1 iflag=direct status=none | md5sum) want=$(bb_pattern 16384 8 idle | md5sum)
+if [[ $got == "$want" ]]; then
+	pass "dom0 finds the guest's idle-purged block"
+else
+	fail "dom0 finds the guest's idle-purged block" "md5 ${got%% *}, want ${want%% *}"
 fi
