@@ -41,12 +41,33 @@ trap 'rc=$?; cleanup; (exit $rc); _vm_exit' EXIT
 
 [[ -f $kmod ]] || { fail "dm-holdref built for $(uname -r)" "$kmod missing (make -C tests)"; exit 1; }
 bb_brd 1 16 || { fail "brd RAM disk /dev/ram0"; exit 1; }
-if ! modprobe dm-mod || ! insmod "$kmod" ||
-	! dmsetup create --noudevsync "$dm" --table "0 $((16 * 2048)) holdref /dev/ram0"; then
-	fail "dm-holdref over /dev/ram0"
+# holdref [HOLD_MS]: a new dm-holdref over /dev/ram0 (default hold 100
+# ms), its device in $dev; the test ends if it cannot be made.
+holdref() {
+	dmsetup remove --noudevsync "$dm" 2>/dev/null
+	if ! dmsetup create --noudevsync "$dm" --table "0 $((16 * 2048)) holdref /dev/ram0 ${1:-}"; then
+		fail "dm-holdref over /dev/ram0${1:+, holding for $1 ms}"
+		exit 1
+	fi
+	dev=/dev/$(dmsetup info -c --noheadings -o blkdevname "$dm")
+}
+# block_in_dom0 WHAT SECTOR TAG: the 4 KiB block at SECTOR of /dev/ram0
+# holds the guest's pattern.
+block_in_dom0() {
+	local got want
+	got=$(dd if=/dev/ram0 bs=4k skip=$(($2 / 8)) count=1 iflag=direct status=none | md5sum)
+	want=$(bb_pattern "$2" 8 "$3" | md5sum)
+	if [[ $got == "$want" ]]; then
+		pass "$1"
+	else
+		fail "$1" "md5 ${got%% *}, want ${want%% *}"
+	fi
+}
+if ! modprobe dm-mod || ! insmod "$kmod"; then
+	fail "dm-holdref loaded"
 	exit 1
 fi
-dev=/dev/$(dmsetup info -c --noheadings -o blkdevname "$dm")
+holdref
 # held: dm-holdref's counts, "held H changed C unreadable U pending P".
 held() { dmsetup status "$dm" | sed -n 's/.* holdref //p'; }
 
@@ -81,12 +102,7 @@ bb_pcheck "dom0 finds the guest's pattern under dm-holdref" /dev/ram0 0 2 held
 # held.  One 4 KiB write (one request, one grant) on a new dm-holdref that
 # holds for 6 s, and the guest destroyed while the page is held.
 hold_ms=6000
-dmsetup remove --noudevsync "$dm"
-if ! dmsetup create --noudevsync "$dm" --table "0 $((16 * 2048)) holdref /dev/ram0 $hold_ms"; then
-	fail "dm-holdref over /dev/ram0, holding for $hold_ms ms"
-	exit 1
-fi
-dev=/dev/$(dmsetup info -c --noheadings -o blkdevname "$dm")
+holdref "$hold_ms"
 bb_guest "$g" "disk=['phy:$dev,xvda,w']" || exit 1
 domid=$(guest_domid "$g")
 be=$(bb_be "$domid" xvda)
@@ -122,12 +138,7 @@ else
 		"held '${h:-}', changed '${c:-}', unreadable '${u:-}', pending '${p:-}' after the vbd went"
 fi
 guest_destroy "$g"
-got=$(dd if=/dev/ram0 bs=4k skip=1024 count=1 iflag=direct status=none | md5sum) want=$(bb_pattern 8192 8 persist | md5sum)
-if [[ $got == "$want" ]]; then
-	pass "dom0 finds the guest's block under dm-holdref"
-else
-	fail "dom0 finds the guest's block under dm-holdref" "md5 ${got%% *}, want ${want%% *}"
-fi
+block_in_dom0 "dom0 finds the guest's block under dm-holdref" 8192 persist
 
 # An idle persistent grant is unmapped with the guest running: one block
 # written, the grant idle after a second, its page held for 6 s.
@@ -137,12 +148,7 @@ waiting_unmap() {
 	grep -l gnttab_unmap_refs_sync /proc/[0-9]*/stack 2>/dev/null |
 		while read -r f; do cat "${f%/stack}/comm"; done
 }
-dmsetup remove --noudevsync "$dm"
-if ! dmsetup create --noudevsync "$dm" --table "0 $((16 * 2048)) holdref /dev/ram0 $hold_ms"; then
-	fail "dm-holdref over /dev/ram0, holding for $hold_ms ms, again"
-	exit 1
-fi
-dev=/dev/$(dmsetup info -c --noheadings -o blkdevname "$dm")
+holdref "$hold_ms"
 if ! unused0=$(cat "$unused") || ! echo 1 >"$unused"; then
 	fail "persistent_grant_unused_seconds set to 1"
 	exit 1
@@ -182,9 +188,4 @@ fi
 gcheck "the guest reads its block back" "$g" 120 \
 	"pattern 16384 8 idle >/tmp/p && dd if=/dev/xvda bs=4k skip=2048 count=1 iflag=direct 2>/dev/null | cmp - /tmp/p"
 guest_destroy "$g"
-got=$(dd if=/dev/ram0 bs=4k skip=2048 count=1 iflag=direct status=none | md5sum) want=$(bb_pattern 16384 8 idle | md5sum)
-if [[ $got == "$want" ]]; then
-	pass "dom0 finds the guest's idle-purged block"
-else
-	fail "dom0 finds the guest's idle-purged block" "md5 ${got%% *}, want ${want%% *}"
-fi
+block_in_dom0 "dom0 finds the guest's idle-purged block" 16384 idle
