@@ -28,6 +28,8 @@ typedef uint32_t grant_ref_t;
 #include <xen/gntalloc.h>
 #include <xen/gntdev.h>
 
+#include "gntalloc_self.h"
+
 #define NPAGES		256
 #define PAGE		4096
 #define BATCH		64
@@ -61,27 +63,15 @@ static unsigned char pattern(unsigned int page, unsigned int off)
 /* Grant NPAGES of our own pages to ourselves and fill them. */
 static int grant_pages(void)
 {
-	size_t sz = sizeof(struct ioctl_gntalloc_alloc_gref) +
-		    NPAGES * sizeof(uint32_t);
-	struct ioctl_gntalloc_alloc_gref *op = calloc(1, sz);
-	int fd = open("/dev/xen/gntalloc", O_RDWR);
+	int fd;		/* stays open: the grants live as long as we do */
 
-	if (fd < 0 || !op)
-		return -1;
-	op->domid = 0;
-	op->flags = GNTALLOC_FLAG_WRITABLE;
-	op->count = NPAGES;
-	if (ioctl(fd, IOCTL_GNTALLOC_ALLOC_GREF, op))
-		return -1;
-	memcpy(refs, op->gref_ids, sizeof(refs));
-	shared = mmap(NULL, NPAGES * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
-		      fd, op->index);
+	shared = gntalloc_self(NPAGES, refs, &fd);
 	if (shared == MAP_FAILED)
 		return -1;
 	for (unsigned int p = 0; p < NPAGES; p++)
 		for (unsigned int o = 0; o < PAGE; o++)
 			shared[p * PAGE + o] = pattern(p, o);
-	return 0;	/* fd stays open: the grants live as long as we do */
+	return 0;
 }
 
 /* Time spent in each step of map_round, when timing them (seconds). */

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Pages dom0 grants to itself through /dev/xen/gntalloc (the kernel's
+ * xen-gntalloc module), for the programs that need more grants than a
+ * guest offers or none at all.  The includer has included
+ * <xen/gntalloc.h> and <sys/mman.h>.
+ */
+#ifndef DOM0_GNTALLOC_SELF_H
+#define DOM0_GNTALLOC_SELF_H
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+/*
+ * Grant @n fresh pages of ours to ourselves, writable; their references
+ * go to @refs.  Returns the pages mapped at their gntalloc offset, or
+ * MAP_FAILED; *@fd keeps the grants (they go once it is closed and the
+ * pages unmapped).
+ */
+static inline uint8_t *gntalloc_self(unsigned int n, uint32_t *refs, int *fd)
+{
+	size_t size = sizeof(struct ioctl_gntalloc_alloc_gref) +
+		      (n - 1) * sizeof(uint32_t);
+	struct ioctl_gntalloc_alloc_gref *op = calloc(1, size);
+	void *pages = MAP_FAILED;
+
+	*fd = open("/dev/xen/gntalloc", O_RDWR);
+	if (*fd >= 0 && op) {
+		op->domid = 0;
+		op->flags = GNTALLOC_FLAG_WRITABLE;
+		op->count = n;
+		if (!ioctl(*fd, IOCTL_GNTALLOC_ALLOC_GREF, op)) {
+			memcpy(refs, op->gref_ids, n * sizeof(*refs));
+			pages = mmap(NULL, (size_t)n * 4096, PROT_READ | PROT_WRITE,
+				     MAP_SHARED, *fd, op->index);
+		}
+	}
+	free(op);
+	return pages;
+}
+
+#endif /* DOM0_GNTALLOC_SELF_H */
