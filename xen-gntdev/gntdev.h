@@ -110,7 +110,7 @@ int gntdev_map_user(struct gntdev_map *map, struct vm_area_struct *vma);
 int gntdev_teardown_init(void);
 void gntdev_teardown_exit(void);
 void gntdev_unmap_user_range(struct gntdev_map *map, unsigned int first,
-			     unsigned int n);
+			     unsigned int n, bool may_block);
 bool gntdev_kmap_slot(struct gntdev_map *map, unsigned int i);
 int gntdev_set_notify(struct gntdev_map *map, u32 action, unsigned int offset,
 		      evtchn_port_t port);

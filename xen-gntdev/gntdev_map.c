@@ -33,6 +33,15 @@ static struct workqueue_struct *gntdev_teardown_wq;
 #define GNTDEV_TEARDOWN_STEP_MS		5
 #define GNTDEV_TEARDOWN_MAX_STEPS	(1000 / GNTDEV_TEARDOWN_STEP_MS)
 
+/*
+ * Grants per hypercall, and PTEs per page-table walk, when a map is
+ * mapped or unmapped.  Without preemption a 64 Ki-grant map would keep
+ * its CPU for the whole of one call (and map->lock held, for the user
+ * unmap); between chunks the lock is dropped and, where the caller may
+ * sleep, other tasks run.
+ */
+#define GNTDEV_CHUNK	512U
+
 atomic_t gntdev_stat_maps = ATOMIC_INIT(0);
 atomic_t gntdev_stat_mapped = ATOMIC_INIT(0);
 
@@ -293,23 +302,31 @@ static unsigned int gntdev_unmap_user_slots(struct gntdev_map *map,
 /*
  * PV: remove the user page-table mappings of pages [first, first + n);
  * Xen clears each PTE itself.  Called before the kernel zaps those PTEs
- * (from the MMU notifier) and on mmap() failure; never sleeps.  The
- * batch lives in teardown_ops, unused until the last user goes, and
- * map->lock keeps the callers apart.
+ * (from the MMU notifier) and on mmap() failure; sleeps only if
+ * @may_block.  The batch lives in teardown_ops, unused until the last
+ * user goes, and map->lock keeps the callers apart, a chunk at a time:
+ * each slot's handle is checked under it, so callers may interleave.
  */
 void gntdev_unmap_user_range(struct gntdev_map *map, unsigned int first,
-			     unsigned int n)
+			     unsigned int n, bool may_block)
 {
-	unsigned int unmapped;
+	unsigned int end, step, unmapped = 0;
 
 	if (first >= map->count)
 		return;
-	n = min(n, map->count - first);
+	end = first + min(n, map->count - first);
 	spin_lock(&map->lock);
-	gntdev_notify_clear_byte(map, first, n);
-	unmapped = gntdev_unmap_user_slots(map, first, n, true) +
-		   gntdev_unmap_user_slots(map, first, n, false);
+	gntdev_notify_clear_byte(map, first, end - first);
 	spin_unlock(&map->lock);
+	for (; first < end; first += step) {
+		step = min(end - first, GNTDEV_CHUNK);
+		spin_lock(&map->lock);
+		unmapped += gntdev_unmap_user_slots(map, first, step, true) +
+			    gntdev_unmap_user_slots(map, first, step, false);
+		spin_unlock(&map->lock);
+		if (may_block)
+			cond_resched();
+	}
 	atomic_sub(unmapped, &gntdev_stat_mapped);
 }
 
@@ -327,6 +344,8 @@ static unsigned int gntdev_collect_mapped(struct gntdev_map *map)
 		if (ops[i].handle == INVALID_GRANT_HANDLE)
 			continue;
 		map->teardown_ops[n] = ops[i];
+		/* An op a failed call never reached must not read as done. */
+		map->teardown_ops[n].status = GNTST_general_error;
 		map->teardown_pages[n] = map->pages[i];
 		ops[i].handle = INVALID_GRANT_HANDLE;
 		n++;
@@ -348,12 +367,16 @@ static bool gntdev_teardown_busy(struct gntdev_map *map)
 /* Unmap the collected grants, whose pages nothing else holds, and free. */
 static void gntdev_teardown_finish(struct gntdev_map *map)
 {
-	unsigned int i, unmapped = 0;
+	unsigned int i, step, unmapped = 0;
 	bool ok;
-	int err;
+	int err = 0;
 
-	err = gnttab_unmap_refs(map->teardown_ops, NULL, map->teardown_pages,
-				map->teardown_count);
+	for (i = 0; i < map->teardown_count && !err; i += step) {
+		step = min(map->teardown_count - i, GNTDEV_CHUNK);
+		err = gnttab_unmap_refs(map->teardown_ops + i, NULL,
+					map->teardown_pages + i, step);
+		cond_resched();
+	}
 	ok = !err;
 	for (i = 0; i < map->teardown_count; i++) {
 		if (map->teardown_ops[i].status == GNTST_okay)
@@ -401,7 +424,7 @@ static void gntdev_map_teardown(struct gntdev_map *map)
 	if (map->notifier_live)
 		mmu_interval_notifier_remove(&map->notifier);
 	if (gntdev_pv())
-		gntdev_unmap_user_range(map, 0, map->count);
+		gntdev_unmap_user_range(map, 0, map->count, true);
 
 	spin_lock(&map->lock);
 	gntdev_notify_clear_byte(map, 0, map->count);
@@ -462,6 +485,22 @@ static int gntdev_record_pte(pte_t *pte, unsigned long addr, void *data)
 	return 0;
 }
 
+/* PV: record the PTEs of @vma's pages, a chunk at a time. */
+static int gntdev_record_ptes(struct gntdev_map *map,
+			      struct vm_area_struct *vma)
+{
+	unsigned long addr, step = GNTDEV_CHUNK * PAGE_SIZE;
+	int err = 0;
+
+	for (addr = vma->vm_start; addr < vma->vm_end && !err; addr += step) {
+		err = apply_to_page_range(vma->vm_mm, addr,
+					  min(step, vma->vm_end - addr),
+					  gntdev_record_pte, map);
+		cond_resched();
+	}
+	return err;
+}
+
 /* Kernel (or, auto-translated, the only) mapping of page @i. */
 static void gntdev_set_kernel_ops(struct gntdev_map *map, unsigned int i,
 				  struct gnttab_map_grant_ref *map_op,
@@ -473,6 +512,20 @@ static void gntdev_set_kernel_ops(struct gntdev_map *map, unsigned int i,
 	gnttab_set_map_op(map_op, addr, flags, map->grants[i].ref,
 			  map->grants[i].domid);
 	gnttab_set_unmap_op(unmap_op, addr, flags, INVALID_GRANT_HANDLE);
+}
+
+/* The kernel ops of every page (PV: kmap_ops, else the only ones). */
+static void gntdev_set_kernel_ops_all(struct gntdev_map *map)
+{
+	struct gnttab_map_grant_ref *ops = map->kmap_ops ?: map->map_ops;
+	struct gnttab_unmap_grant_ref *unmap_ops = map->kunmap_ops ?: map->unmap_ops;
+	unsigned int i;
+
+	for (i = 0; i < map->count; i++) {
+		gntdev_set_kernel_ops(map, i, &ops[i], &unmap_ops[i]);
+		if (i % GNTDEV_CHUNK == GNTDEV_CHUNK - 1)
+			cond_resched();
+	}
 }
 
 /* Record the handles of the slots @ops mapped; -EINVAL if one failed. */
@@ -507,15 +560,19 @@ static int gntdev_map_ops(struct gntdev_map *map,
 			  struct gnttab_map_grant_ref *ops,
 			  struct gnttab_unmap_grant_ref *unmap_ops, bool set_p2m)
 {
-	unsigned int i;
+	unsigned int i, step;
 	int err = 0, noted;
 
 	for (i = 0; i < map->count; i++)
 		ops[i].status = GNTST_general_error;
-	if (set_p2m)
-		err = gnttab_map_refs(ops, NULL, map->pages, map->count);
-	else
-		gnttab_batch_map(ops, map->count);
+	for (i = 0; i < map->count && !err; i += step) {
+		step = min(map->count - i, GNTDEV_CHUNK);
+		if (set_p2m)
+			err = gnttab_map_refs(ops + i, NULL, map->pages + i, step);
+		else
+			gnttab_batch_map(ops + i, step);
+		cond_resched();
+	}
 	spin_lock(&map->lock);
 	noted = gntdev_note_mapped(map, ops, unmap_ops);
 	spin_unlock(&map->lock);
@@ -529,25 +586,16 @@ static int gntdev_map_ops(struct gntdev_map *map,
  */
 int gntdev_map_grants(struct gntdev_map *map, struct vm_area_struct *vma)
 {
-	unsigned int i;
 	int err;
 
 	if (gntdev_pv()) {
 		if (!xen_feature(XENFEAT_gnttab_map_avail_bits))
 			return -EOPNOTSUPP;
-		err = apply_to_page_range(vma->vm_mm, vma->vm_start,
-					  vma->vm_end - vma->vm_start,
-					  gntdev_record_pte, map);
+		err = gntdev_record_ptes(map, vma);
 		if (err)
 			return err;
-		for (i = 0; i < map->count; i++)
-			gntdev_set_kernel_ops(map, i, &map->kmap_ops[i],
-					      &map->kunmap_ops[i]);
-	} else {
-		for (i = 0; i < map->count; i++)
-			gntdev_set_kernel_ops(map, i, &map->map_ops[i],
-					      &map->unmap_ops[i]);
 	}
+	gntdev_set_kernel_ops_all(map);
 
 	/* PV: the kernel mappings are made on first need (gntdev_kmap_slot). */
 	err = gntdev_map_ops(map, map->map_ops, map->unmap_ops, true);
@@ -555,7 +603,7 @@ int gntdev_map_grants(struct gntdev_map *map, struct vm_area_struct *vma)
 		pr_debug("mapping %u grants of domain %u failed\n", map->count,
 			 map->grants[0].domid);
 		if (gntdev_pv())
-			gntdev_unmap_user_range(map, 0, map->count);
+			gntdev_unmap_user_range(map, 0, map->count, true);
 	}
 	return err;
 }
@@ -567,14 +615,10 @@ int gntdev_map_grants(struct gntdev_map *map, struct vm_area_struct *vma)
  */
 int gntdev_map_kernel(struct gntdev_map *map)
 {
-	struct gnttab_map_grant_ref *ops = map->kmap_ops ?: map->map_ops;
-	struct gnttab_unmap_grant_ref *unmap_ops = map->kunmap_ops ?: map->unmap_ops;
-	unsigned int i;
-
-	for (i = 0; i < map->count; i++)
-		gntdev_set_kernel_ops(map, i, &ops[i], &unmap_ops[i]);
+	gntdev_set_kernel_ops_all(map);
 	/* Without a user mapping, the PV p2m is set from the kernel one. */
-	return gntdev_map_ops(map, ops, unmap_ops, true);
+	return gntdev_map_ops(map, map->kmap_ops ?: map->map_ops,
+			      map->kunmap_ops ?: map->unmap_ops, true);
 }
 
 /*
@@ -588,15 +632,13 @@ int gntdev_map_user(struct gntdev_map *map, struct vm_area_struct *vma)
 
 	if (!xen_feature(XENFEAT_gnttab_map_avail_bits))
 		return -EOPNOTSUPP;
-	err = apply_to_page_range(vma->vm_mm, vma->vm_start,
-				  vma->vm_end - vma->vm_start,
-				  gntdev_record_pte, map);
+	err = gntdev_record_ptes(map, vma);
 	if (err)
 		return err;
 	/* Not gnttab_map_refs(): the p2m already names the foreign frames. */
 	err = gntdev_map_ops(map, map->map_ops, map->unmap_ops, false);
 	if (err)
-		gntdev_unmap_user_range(map, 0, map->count);
+		gntdev_unmap_user_range(map, 0, map->count, true);
 	return err;
 }
 

@@ -68,8 +68,8 @@ static const struct vm_operations_struct gntdev_dmabuf_vm_ops = {
 /*
  * PV: part of the map's address range is going away (munmap, mremap,
  * exit, reclaim of the page tables).  Xen must remove the grant PTEs
- * before the kernel touches them.  Never sleeps, so it also serves
- * callers that may not block.
+ * before the kernel touches them.  Sleeps only where the range allows
+ * it, so it also serves callers that may not block.
  */
 static bool gntdev_invalidate(struct mmu_interval_notifier *mn,
 			      const struct mmu_notifier_range *range,
@@ -83,7 +83,8 @@ static bool gntdev_invalidate(struct mmu_interval_notifier *mn,
 	mmu_interval_set_seq(mn, cur_seq);
 	if (start < end)
 		gntdev_unmap_user_range(map, (start - map->vm_start) >> PAGE_SHIFT,
-					(end - start) >> PAGE_SHIFT);
+					(end - start) >> PAGE_SHIFT,
+					mmu_notifier_range_blockable(range));
 	return true;
 }
 

@@ -22,11 +22,15 @@
  * checked; elsewhere the in-tree driver's is.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +52,7 @@ typedef uint32_t grant_ref_t;
 
 #define CHECK_AREA "gntdev"
 #include "check.h"
+#include "gntalloc_self.h"
 #include "gntdev_stats.h"
 #include "gntshare.h"
 
@@ -1602,6 +1607,216 @@ static void test_mprotect(void)
 	guest("fill");
 }
 
+/* ---- a large map and the CPU it runs on ---- */
+
+/*
+ * The ticker: a real-time thread on the CPU of the thread mapping, waking
+ * every millisecond, which counts its wake-ups and its longest gap while
+ * a call is marked in progress.
+ */
+static atomic_int tick_busy, tick_stop;
+static atomic_long tick_wakes, tick_gap_us;
+
+static void *ticker(void *arg)
+{
+	const struct timespec ms = { .tv_nsec = 1000000 };
+	double last = 0, t, gap;
+
+	(void)arg;
+	while (!atomic_load(&tick_stop)) {
+		clock_nanosleep(CLOCK_MONOTONIC, 0, &ms, NULL);
+		t = now();
+		if (atomic_load(&tick_busy)) {
+			gap = last ? (t - last) * 1e6 : 0;
+			if (gap > atomic_load(&tick_gap_us))
+				atomic_store(&tick_gap_us, (long)gap);
+			atomic_fetch_add(&tick_wakes, 1);
+		}
+		last = t;
+	}
+	return NULL;
+}
+
+/*
+ * One call with the ticker watching: its duration, the ticker's wake-ups
+ * and longest gap in it.  The gap counts from the ticker's last wake-up
+ * before the call, so a call that never lets it run shows its whole
+ * length.
+ */
+struct watched {
+	double secs;
+	long wakes, gap_us;
+};
+
+/*
+ * Whether the kernel's balloon thread is asleep: allocating or freeing a
+ * map's 65536 ballooned pages sets it re-populating dom0, and on a debug
+ * kernel it then holds a CPU for up to half a second without yielding.
+ */
+static int balloon_idle(void)
+{
+	char path[64], comm[32], line[256], *state;
+	int idle = 1;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	FILE *f;
+
+	while (d && (e = readdir(d))) {
+		snprintf(path, sizeof(path), "/proc/%.20s/comm", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(comm, sizeof(comm), f) || strcmp(comm, "xen-balloon\n")) {
+			fclose(f);
+			continue;
+		}
+		fclose(f);
+		snprintf(path, sizeof(path), "/proc/%.20s/stat", e->d_name);
+		f = fopen(path, "r");
+		if (f && fgets(line, sizeof(line), f)) {
+			state = strrchr(line, ')');
+			idle = state && (state[2] == 'S' || state[2] == 'I');
+		}
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return idle;
+}
+
+static void watch_begin(void)
+{
+	int quiet = 0;
+
+	/* Ten looks 20 ms apart in a row, for at most 20 s. */
+	for (int n = 0; n < 1000 && quiet < 10; n++) {
+		quiet = balloon_idle() ? quiet + 1 : 0;
+		usleep(20000);
+	}
+	if (quiet < 10)
+		printf("# the balloon thread was still busy after 20 s\n");
+	atomic_store(&tick_wakes, 0);
+	atomic_store(&tick_gap_us, 0);
+	usleep(5000);		/* the ticker has a recent wake-up */
+	atomic_store(&tick_busy, 1);
+}
+
+static void watch_end(struct watched *w, double t0)
+{
+	/* The wake-up that ends a gap the call made still counts. */
+	usleep(5000);
+	atomic_store(&tick_busy, 0);
+	w->secs = now() - t0;
+	w->wakes = atomic_load(&tick_wakes);
+	w->gap_us = atomic_load(&tick_gap_us);
+}
+
+static void expect_preemptible(const char *what, const struct watched *w)
+{
+	char name[160];
+	/* Ours leaves the CPU between chunks of grants (README); in-tree not. */
+	int ok = w->gap_us * 4 < w->secs * 1e6 && w->wakes >= 4;
+
+	printf("# %s: %.3f s, the ticker woke %ld times, longest gap %.1f ms\n",
+	       what, w->secs, w->wakes, w->gap_us / 1e3);
+	if (!have_stats)
+		return;
+	snprintf(name, sizeof(name),
+		 "%s lets a real-time thread on its CPU run", what);
+	report(ok, name, "%ld wake-ups, longest gap %.1f ms of %.3f s", w->wakes,
+	       w->gap_us / 1e3, w->secs);
+}
+
+/*
+ * mmap() and munmap() of a map of 65536 grants (the limit) are long
+ * calls: each must let a real-time task pinned to its CPU run while in
+ * progress, and the grants must still be right and all of them
+ * released.  The grants are dom0's own (gntalloc), each page 64 times:
+ * Xen refuses a grant's 128th mapping, and the guest offers 32 pages.
+ */
+static void test_preempt(void)
+{
+	enum { SELF = 1024, BIG = 65536 };
+	struct sched_param rt = { .sched_priority = 50 };
+	struct ioctl_gntdev_grant_ref *g = calloc(BIG, sizeof(*g));
+	uint32_t *self_refs = calloc(SELF, sizeof(*self_refs));
+	struct watched mapw, unmapw;
+	uint8_t *self, *p = MAP_FAILED;
+	pthread_attr_t attr;
+	cpu_set_t cpu0;
+	pthread_t tid;
+	uint64_t index;
+	int fd, afd, rc;
+	double t0;
+
+	self = g && self_refs ? gntalloc_self(SELF, self_refs, &afd) : MAP_FAILED;
+	report(self != MAP_FAILED, "gntalloc grants dom0 1024 pages of its own",
+	       "%s", strerror(errno));
+	if (self == MAP_FAILED)
+		goto out_free;
+	for (unsigned int i = 0; i < SELF; i++)
+		memset(self + (size_t)i * PAGE, (int)(i * 7 + 3), PAGE);
+	for (unsigned int i = 0; i < BIG; i++)
+		g[i] = (struct ioctl_gntdev_grant_ref){ .ref = self_refs[i % SELF] };
+
+	CPU_ZERO(&cpu0);
+	CPU_SET(0, &cpu0);
+	pthread_attr_init(&attr);
+	pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
+	pthread_attr_setschedpolicy(&attr, SCHED_FIFO);
+	pthread_attr_setschedparam(&attr, &rt);
+	pthread_attr_setaffinity_np(&attr, sizeof(cpu0), &cpu0);
+	atomic_store(&tick_stop, 0);
+	rc = sched_setaffinity(0, sizeof(cpu0), &cpu0) ? errno :
+	     pthread_create(&tid, &attr, ticker, NULL);
+	pthread_attr_destroy(&attr);
+	report(!rc, "the test and a SCHED_FIFO ticker thread on CPU 0", "%s",
+	       strerror(rc));
+	if (rc)
+		goto out_self;
+
+	fd = open_dev();
+	rc = map_grants(fd, g, BIG, &index);
+	report(rc == 0, "MAP_GRANT_REF of 65536 grants", "got %d", rc);
+	if (!rc) {
+		watch_begin();
+		t0 = now();
+		p = map_mmap(fd, index, BIG, PROT_READ | PROT_WRITE, MAP_SHARED);
+		watch_end(&mapw, t0);
+		report(p != MAP_FAILED, "mmap of the 65536", "%s", strerror(errno));
+	}
+	if (p != MAP_FAILED) {
+		expect_preemptible("mmap of 65536 grants", &mapw);
+		report(p[0] == self[0] &&
+		       p[(size_t)BIG * PAGE - 1] == self[(size_t)SELF * PAGE - 1],
+		       "the first and the last page read right", "%#x %#x",
+		       p[0], p[(size_t)BIG * PAGE - 1]);
+		expect_stats("65536 grants mapped", 1, BIG);
+		watch_begin();
+		t0 = now();
+		munmap(p, (size_t)BIG * PAGE);
+		watch_end(&unmapw, t0);
+		expect_preemptible("munmap of 65536 grants", &unmapw);
+	}
+	if (!rc)
+		unmap_index(fd, index, BIG);
+	close(fd);
+	expect_stats("65536 grants released", 0, 0);
+
+	atomic_store(&tick_stop, 1);
+	pthread_join(tid, NULL);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		CPU_SET(c, &cpu0);
+	sched_setaffinity(0, sizeof(cpu0), &cpu0);
+out_self:
+	munmap(self, (size_t)SELF * PAGE);
+	close(afd);
+out_free:
+	free(g);
+	free(self_refs);
+}
+
 /* ---- set-up ---- */
 
 static int setup(void)
@@ -1676,6 +1891,7 @@ int main(int argc, char **argv)
 	test_notify();
 	test_copy();
 	test_mprotect();
+	test_preempt();
 
 	expect_stats("at the end the counters are back to the baseline", 0, 0);
 	return failures ? 1 : 0;

@@ -5,8 +5,10 @@
 # tests/guest/gntshare.c in the guest): mapping, reading and writing them,
 # read-only and private mappings, partial munmap, mremap, MADV_DONTNEED,
 # fork, kernel access through the mapping, the unmap notifications on
-# munmap, close and SIGKILL, GRANT_COPY, and the driver's counters back at
-# their baseline after each. Takes ~30 s after the guest is up.
+# munmap, close and SIGKILL, GRANT_COPY, a 65536-grant map that must let a
+# real-time thread on its CPU run while mapped and unmapped, and the
+# driver's counters back at their baseline after each. Takes ~30 s after
+# the guest is up.
 # shellcheck source=../lib/dom0-lib.sh
 . "$REPO/tests/vm/lib/dom0-lib.sh"
 
@@ -18,6 +20,8 @@ if [[ $VM_MODULES != in-tree ]]; then
 	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 fi
 note "xen_gntdev under test: ${opt:-the project build}"
+# The 65536-grant map is of dom0's own pages, granted through gntalloc.
+modprobe xen-gntalloc || fail "modprobe xen-gntalloc"
 
 guest_create share --test gntdev-share || { fail "guest share created"; exit 1; }
 domid=$(guest_domid share) || { fail "guest share has a domid"; exit 1; }
