@@ -8,7 +8,8 @@
 #
 # setup: kprobes, defined but not armed, on the grant-table functions
 # both copies of each backend use (gnttab_map_refs, gnttab_unmap_refs,
-# gnttab_batch_copy: one hypercall each) and on notify_remote_via_irq.
+# gnttab_batch_copy: one hypercall each) and on notify_remote_via_irq;
+# task names are not recorded.
 #
 # arm: a histogram trigger on each, which arms the probe and counts
 # calls and the grant operations they carry from zero, writing nothing to
@@ -47,6 +48,12 @@ triggers() {
 case ${1:-} in
 setup)
 	[ -e $tr/kprobe_events ] || mount -t tracefs nodev $tr || exit 1
+	# Enabling an event also starts the recording of task names, which
+	# hooks the scheduler's tracepoints: every arm and disarm would then
+	# live-patch its hottest code (ttwu_do_activate, __schedule).  A
+	# dom0 died of that patching on a busy host (HISTORY.md, "int3");
+	# the histograms are keyed by CPU and need no names.
+	echo 0 >$tr/options/record-cmd || exit 1
 	echo "$probes" | while read -r name fn arg; do
 		echo "p:xdbcost/$name $fn $arg" >>$tr/kprobe_events || exit 1
 	done
