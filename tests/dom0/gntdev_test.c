@@ -1638,17 +1638,6 @@ static void *ticker(void *arg)
 }
 
 /*
- * One call with the ticker watching: its duration, the ticker's wake-ups
- * and longest gap in it.  The gap counts from the ticker's last wake-up
- * before the call, so a call that never lets it run shows its whole
- * length.
- */
-struct watched {
-	double secs;
-	long wakes, gap_us;
-};
-
-/*
  * Whether the kernel's balloon thread is asleep: allocating or freeing a
  * map's 65536 ballooned pages sets it re-populating dom0, and on a debug
  * kernel it then holds a CPU for up to half a second without yielding.
@@ -1684,6 +1673,17 @@ static int balloon_idle(void)
 		closedir(d);
 	return idle;
 }
+
+/*
+ * One call with the ticker watching: its duration, the ticker's wake-ups
+ * and longest gap in it.  The gap counts from the ticker's last wake-up
+ * before the call, so a call that never lets it run shows its whole
+ * length.
+ */
+struct watched {
+	double secs;
+	long wakes, gap_us;
+};
 
 static void watch_begin(void)
 {
