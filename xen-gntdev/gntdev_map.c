@@ -368,13 +368,16 @@ static bool gntdev_teardown_busy(struct gntdev_map *map)
 static void gntdev_teardown_finish(struct gntdev_map *map)
 {
 	unsigned int i, step, unmapped = 0;
+	int err = 0, ret;
 	bool ok;
-	int err = 0;
 
-	for (i = 0; i < map->teardown_count && !err; i += step) {
+	/* Every chunk, whatever one before it did: a grant left is a leak. */
+	for (i = 0; i < map->teardown_count; i += step) {
 		step = min(map->teardown_count - i, GNTDEV_CHUNK);
-		err = gnttab_unmap_refs(map->teardown_ops + i, NULL,
+		ret = gnttab_unmap_refs(map->teardown_ops + i, NULL,
 					map->teardown_pages + i, step);
+		if (ret && !err)
+			err = ret;
 		cond_resched();
 	}
 	ok = !err;
