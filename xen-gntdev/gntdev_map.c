@@ -270,6 +270,8 @@ static unsigned int gntdev_unmap_user_slots(struct gntdev_map *map,
 		if (!gntdev_user_slot(map, i, kmapped))
 			continue;
 		batch[k] = map->unmap_ops[i];
+		/* An op a refused call never reached must not read as done. */
+		batch[k].status = GNTST_general_error;
 		map->teardown_pages[k++] = map->pages[i];
 	}
 	if (!k)
@@ -278,10 +280,9 @@ static unsigned int gntdev_unmap_user_slots(struct gntdev_map *map,
 		err = HYPERVISOR_grant_table_op(GNTTABOP_unmap_grant_ref, batch, k);
 	else
 		err = gnttab_unmap_refs(batch, NULL, map->teardown_pages, k);
-	if (err) {
+	/* After Xen's unmap the p2m step may still fail: statuses decide. */
+	if (err)
 		pr_err_ratelimited("grant unmap refused: %d\n", err);
-		return 0;
-	}
 	/* The batch holds the chosen slots in order: walk them again. */
 	for (i = first; k && i < first + n; i++) {
 		if (!gntdev_user_slot(map, i, kmapped))
