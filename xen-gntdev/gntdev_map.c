@@ -34,13 +34,43 @@ static struct workqueue_struct *gntdev_teardown_wq;
 #define GNTDEV_TEARDOWN_MAX_STEPS	(1000 / GNTDEV_TEARDOWN_STEP_MS)
 
 /*
- * Grants per hypercall, and PTEs per page-table walk, when a map is
- * mapped or unmapped.  Without preemption a 64 Ki-grant map would keep
- * its CPU for the whole of one call (and map->lock held, for the user
- * unmap); between chunks the lock is dropped and, where the caller may
- * sleep, other tasks run.
+ * Grants per hypercall, PTEs per page-table walk and pages per call to
+ * the balloon, when a map is made, mapped, unmapped or freed.  Without
+ * preemption a 64 Ki-grant map would keep its CPU for the whole of one
+ * call (and map->lock held, for the user unmap); between chunks the lock
+ * is dropped and, where the caller may sleep, other tasks run.
  */
 #define GNTDEV_CHUNK	512U
+
+/* Give back pages [@first, @end) of the map, a chunk at a time. */
+static void gntdev_free_pages(struct gntdev_map *map, unsigned int first,
+			      unsigned int end)
+{
+	unsigned int step;
+
+	for (; first < end; first += step) {
+		step = min(end - first, GNTDEV_CHUNK);
+		gnttab_free_pages(step, map->pages + first);
+		cond_resched();
+	}
+}
+
+/* Ballooned pages for the whole map, a chunk at a time: all or none. */
+static int gntdev_alloc_pages(struct gntdev_map *map)
+{
+	unsigned int i, step;
+
+	for (i = 0; i < map->count; i += step) {
+		step = min(map->count - i, GNTDEV_CHUNK);
+		/* A failed call gives back what it got itself. */
+		if (gnttab_alloc_pages(step, map->pages + i)) {
+			gntdev_free_pages(map, 0, i);
+			return -ENOMEM;
+		}
+		cond_resched();
+	}
+	return 0;
+}
 
 atomic_t gntdev_stat_maps = ATOMIC_INIT(0);
 atomic_t gntdev_stat_mapped = ATOMIC_INIT(0);
@@ -52,7 +82,7 @@ static void gntdev_map_free(struct gntdev_map *map, bool free_pages)
 		evtchn_put(map->notify.port);
 	}
 	if (free_pages)
-		gnttab_free_pages(map->count, map->pages);
+		gntdev_free_pages(map, 0, map->count);
 	kvfree(map);
 	atomic_dec(&gntdev_stat_maps);
 }
@@ -110,8 +140,7 @@ struct gntdev_map *gntdev_map_create(unsigned int count)
 	INIT_LIST_HEAD(&map->link);
 	refcount_set(&map->users, 1);
 	spin_lock_init(&map->lock);
-	if (gnttab_alloc_pages(count, map->pages)) {
-		/* It frees what it got before failing. */
+	if (gntdev_alloc_pages(map)) {
 		gntdev_map_free(map, false);
 		return NULL;
 	}
