@@ -1745,8 +1745,9 @@ static void expect_preemptible(const char *what, const struct watched *w)
  * MAP_GRANT_REF, mmap(), munmap() and UNMAP_GRANT_REF of a map of 65536
  * grants (the limit) are long calls: each must let a real-time task
  * pinned to its CPU run while in progress, and the grants must still be
- * right and all of them released.  The grants are dom0's own (gntalloc), each page 64 times:
- * Xen refuses a grant's 128th mapping, and the guest offers 32 pages.
+ * right and all of them released.  The grants are dom0's own (gntalloc),
+ * each page 64 times: Xen refuses a grant's 128th mapping, and the guest
+ * offers 32 pages.
  */
 static void test_preempt(void)
 {
@@ -1755,7 +1756,7 @@ static void test_preempt(void)
 	struct ioctl_gntdev_grant_ref *g = calloc(BIG, sizeof(*g));
 	uint32_t *self_refs = calloc(SELF, sizeof(*self_refs));
 	uint8_t *self, *p = MAP_FAILED;
-	cpu_set_t cpu0, others;
+	cpu_set_t cpu0, others, balloon_cpus;
 	pthread_attr_t attr;
 	struct watched w;
 	pid_t balloon;
@@ -1795,13 +1796,15 @@ static void test_preempt(void)
 	 * freeing set off, go to the other CPUs: they are the kernel's.
 	 */
 	balloon = balloon_pid();
-	if (balloon && sched_getaffinity(balloon, sizeof(others), &others) == 0) {
-		CPU_CLR(0, &others);
-		if (CPU_COUNT(&others) &&
-		    !sched_setaffinity(balloon, sizeof(others), &others))
-			printf("# the balloon thread (pid %d) kept off CPU 0\n",
-			       (int)balloon);
-	}
+	if (balloon &&
+	    sched_getaffinity(balloon, sizeof(balloon_cpus), &balloon_cpus))
+		balloon = 0;
+	others = balloon_cpus;
+	CPU_CLR(0, &others);
+	if (balloon && CPU_COUNT(&others) &&
+	    !sched_setaffinity(balloon, sizeof(others), &others))
+		printf("# the balloon thread (pid %d) kept off CPU 0\n",
+		       (int)balloon);
 
 	fd = open_dev();
 	/*
@@ -1856,7 +1859,7 @@ static void test_preempt(void)
 		CPU_SET(c, &cpu0);
 	sched_setaffinity(0, sizeof(cpu0), &cpu0);
 	if (balloon)
-		sched_setaffinity(balloon, sizeof(cpu0), &cpu0);
+		sched_setaffinity(balloon, sizeof(balloon_cpus), &balloon_cpus);
 out_self:
 	munmap(self, (size_t)SELF * PAGE);
 	close(afd);
