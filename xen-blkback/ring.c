@@ -267,9 +267,12 @@ static int ring_thread(void *data)
 
 		wait_for_work(ring);
 		complete_done(ring);
-		/* Clear before looking: a later event must wake us again. */
-		eoi = READ_ONCE(ring->notified);
-		WRITE_ONCE(ring->notified, false);
+		/*
+		 * Clear before looking: a later event must wake us again.  One
+		 * step, so that an event coming in between cannot be cleared
+		 * unseen and its EOI never sent (the channel masked for good).
+		 */
+		eoi = xchg(&ring->notified, false);
 		if (process_requests(ring))
 			ring->requests_since_eoi = true;
 		xdb_ring_push(ring);
