@@ -140,15 +140,16 @@ static void dispatch(struct xdb_ring *ring, const struct blkif_request *breq)
  * as fast as answers come would otherwise keep the thread here for good,
  * away from cond_resched() and kthread_stop().  Requests left over set
  * more_pending, for the next pass to start without waiting for an event.
- * Returns whether the ring had requests at all (an event with none is
- * spurious).
+ * Returns whether it took a request: an event that brought none it could
+ * take is spurious, so that a frontend signalling while its requests must
+ * wait (behind a barrier, or with every request in flight) is held back
+ * by late EOI rather than served a pass per event.
  */
 static bool process_requests(struct xdb_ring *ring)
 {
 	struct blkif_back_ring *br = &ring->br.native;
 	struct blkif_request breq;
 	unsigned int taken = 0;
-	bool any = false;
 	struct blk_plug plug;
 	RING_IDX rp;
 	int more;
@@ -158,13 +159,13 @@ static bool process_requests(struct xdb_ring *ring)
 		return false;
 	if (ring->held_valid) {
 		if (ring->inflight)
-			return true;
+			return false;
 		ring->held_valid = false;
 		dispatch(ring, &ring->held);
 	}
 	if (ring->draining) {
 		if (ring->inflight)
-			return true;
+			return false;
 		ring->draining = false;
 	}
 
@@ -177,7 +178,6 @@ static bool process_requests(struct xdb_ring *ring)
 			break;
 		}
 		while (br->req_cons != rp) {
-			any = true;
 			/*
 			 * Discards run synchronously here, each as large as
 			 * the disk: a stop waits for the one at hand only.
@@ -206,7 +206,7 @@ out:
 	blk_finish_plug(&plug);
 	if (taken > ring->stats.max_pass)
 		WRITE_ONCE(ring->stats.max_pass, taken);
-	return any;
+	return taken != 0;
 }
 
 static void log_stats(struct xdb_ring *ring)

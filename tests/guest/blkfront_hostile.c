@@ -35,8 +35,10 @@
  *
  * With --barrier-teardown, on a writable disk whose reads dom0 made slow,
  * it sends a read and right behind it a WRITE_BARRIER, which the backend
- * must hold until the read is done, and closes while it is held: the
- * backend must answer both, exactly once, before it says Closing.
+ * must hold until the read is done, signals the ring without pause for
+ * 1.5 s (dom0 checks that the kernel held those events back as spurious),
+ * and closes while the barrier is held: the backend must answer both,
+ * exactly once, before it says Closing.
  *
  * Usage: blkfront_hostile [--x86_32 | --barrier-teardown] DEVID.  Exits 0
  * if every check passed, 1 if one failed, 2 if it could not set up.
@@ -797,12 +799,51 @@ static void x86_32_checks(void)
 
 /* ---- a barrier held when the frontend closes ---- */
 
+#define STORM_MS	1500
+static unsigned long storm_sent;
+
+/*
+ * Signal the ring for @ms with nothing new on it; returns how many events
+ * were sent.  While the backend holds a barrier it can take none of the
+ * requests: each event must count as spurious, so that the kernel's late
+ * EOI holds the storm back instead of waking the backend for every one.
+ */
+static unsigned long event_storm(int ms)
+{
+	struct timespec t0, t;
+	unsigned long sent = 0;
+	long el;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		notify();
+		sent++;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		el = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+	} while (el < ms);
+	return sent;
+}
+
+/*
+ * dom0 reads the vbd's late-EOI counters (xenbus/ in sysfs): hostile-storm
+ * in our frontend dir gives the number of events sent, dom0 answers with
+ * hostile-storm-checked.
+ */
+static void storm_check_by_dom0(void)
+{
+	char path[300];
+
+	snprintf(path, sizeof(path), "%s/hostile-storm-checked", fe);
+	if (xs_write(fe, "hostile-storm", "%lu", storm_sent) || wait_key(path, "1", 60))
+		report(0, "dom0 checked the backend after the event storm", "no answer within 60 s");
+}
+
 /*
  * dom0 made this disk's reads take seconds.  A read, then a barrier: the
- * barrier must wait for the read, so the backend holds it.  We close
- * (Closing) while it does; the backend stops the ring, and both requests,
- * taken from the ring, must have exactly one answer each once it says
- * Closing.
+ * barrier must wait for the read, so the backend holds it, while we send
+ * it an event storm.  We close (Closing) while it holds it; the backend
+ * stops the ring, and both requests, taken from the ring, must have
+ * exactly one answer each once it says Closing.
  */
 static void barrier_teardown(void)
 {
@@ -824,9 +865,9 @@ static void barrier_teardown(void)
 	RING_PUSH_REQUESTS(&ring);
 	notify();
 	/* Long enough for the backend to take both, well short of the read. */
-	sleep(1);
+	storm_sent = event_storm(STORM_MS);
 	if (RING_HAS_UNCONSUMED_RESPONSES(&ring)) {
-		report(0, what, "an answer came within 1 s: the read was not slow, no barrier was held");
+		report(0, what, "an answer came during the storm: the read was not slow, no barrier was held");
 		return;
 	}
 	if (xs_write(fe, "state", "5") || wait_state(be, 5)) {
@@ -892,9 +933,10 @@ int main(int argc, char **argv)
 	report(1, what, "%s, %" PRIu64 " sectors, ring of %u", be, sectors, RING_SIZE(&ring));
 	if (abi32)
 		x86_32_checks();
-	else if (teardown)
+	else if (teardown) {
 		barrier_teardown();
-	else
+		storm_check_by_dom0();
+	} else
 		native_attacks();
 	xs_write(fe, "hostile-done", "1");
 	return failed;

@@ -19,11 +19,13 @@
 # indirect reads must return the pattern, bad requests (an ungranted
 # segment page among them) an error carrying their id. Last, on xvdd, a
 # writable RAM disk behind dm-delay whose I/O dom0 slows to 4 s after the
-# flood: a read, a WRITE_BARRIER that must wait for it, and a close while
-# the backend holds it; both must be answered, once, before the backend
-# says Closing. dom0 must survive (the bed fails the test on any kernel
-# WARNING/BUG), the RAM disks must be unchanged, and the backend must go
-# away cleanly with the guest.
+# flood: a read, a WRITE_BARRIER that must wait for it, 1.5 s of events
+# with nothing the backend can take, which the kernel must hold back as
+# spurious (late EOI), and a close while the backend holds the barrier;
+# both must be answered, once, before the backend says Closing.  dom0
+# must survive (the bed fails the test on any kernel WARNING/BUG), the RAM
+# disks must be unchanged, and the backend must go away cleanly with the
+# guest.
 set -uo pipefail
 # shellcheck source=SCRIPTDIR/../lib/dom0-lib.sh
 . "$REPO/tests/vm/lib/dom0-lib.sh"
@@ -90,6 +92,31 @@ if [[ $(bb_key "$fe/hostile-flood") == 1 ]]; then
 	xenstore-write "$fe/hostile-flood-checked" 1
 else
 	fail "the guest floods xvdb's ring" "no hostile-flood in $fe within 150 s"
+fi
+# The event storm: while its barrier waited for the slow read, the guest
+# signalled xvdd's ring for 1.5 s with nothing the backend could take.
+# Each event must count as spurious, so that the kernel's late EOI held
+# them back (xenbus/jiffies_eoi_delayed above 0) instead of waking the
+# backend for every one.
+fed=$(bb_fe "$domid" xvdd)
+_stormed() { [[ -n $(bb_key "$fed/hostile-storm") ]] || ! guest_domid "$g" >/dev/null; }
+xs_wait 150 "$fed/hostile-storm" _stormed
+sent=$(bb_key "$fed/hostile-storm")
+if [[ -n $sent ]]; then
+	x=$(bb_sysfs "$domid" xvdd)/xenbus
+	events=$(cat "$x/events" 2>/dev/null)
+	spurious=$(cat "$x/spurious_events" 2>/dev/null)
+	delayed=$(cat "$x/jiffies_eoi_delayed" 2>/dev/null)
+	what="an event storm while a barrier is held: the kernel holds it back"
+	why="guest sent $sent events; the backend took ${events:-?}, spurious ${spurious:-?}, EOI delayed ${delayed:-?} jiffies"
+	if [[ $sent =~ ^[0-9]+$ && $delayed =~ ^[0-9]+$ ]] && ((sent >= 100 && delayed > 0)); then
+		pass "$what ($why)"
+	else
+		fail "$what" "$why"
+	fi
+	xenstore-write "$fed/hostile-storm-checked" 1
+else
+	fail "the guest storms xvdd's event channel" "no hostile-storm in $fed within 150 s"
 fi
 guest_wait_console "$g" '^GUEST-DONE' 150 >/dev/null || fail "guest finishes its attacks" "no GUEST-DONE within 150 s"
 # The guest saw no answer after req_prod jumped 1000 ahead; the backend's
