@@ -432,7 +432,7 @@ int xnb_tx_poll(struct napi_struct *napi, int budget)
 {
 	struct xnb_queue *q = container_of(napi, struct xnb_queue, napi);
 	int done = 0;
-	bool again = true;
+	bool again = true, eoi, progress;
 
 	while (again && done < budget && !READ_ONCE(q->vif->disabled) &&
 	       !READ_ONCE(q->tx_credit_wait))
@@ -440,14 +440,21 @@ int xnb_tx_poll(struct napi_struct *napi, int budget)
 	if (done >= budget)
 		return budget;
 
-	napi_complete_done(napi, done);
-	if (xnb_tx_work_pending(q)) {
-		napi_schedule(napi);
-	} else if (test_and_clear_bit(XNB_EOI_TX, &q->eoi_pending)) {
-		/* An event that brought nothing to do counts as spurious. */
-		xen_irq_lateeoi(q->tx_irq,
-				q->tx_progress ? 0 : XEN_EOI_FLAG_SPURIOUS);
+	/*
+	 * The last look at the ring and its state, while NAPI is still
+	 * ours: once it is complete, an event or the credit timer may start
+	 * a poll on another CPU.  One that comes before finds NAPI ours and
+	 * has this poll run again.
+	 */
+	if (xnb_tx_work_pending(q))
+		return budget;
+	eoi = test_and_clear_bit(XNB_EOI_TX, &q->eoi_pending);
+	progress = q->tx_progress;
+	if (eoi)
 		q->tx_progress = false;
-	}
+	napi_complete_done(napi, done);
+	/* An event that brought nothing to do counts as spurious. */
+	if (eoi)
+		xen_irq_lateeoi(q->tx_irq, progress ? 0 : XEN_EOI_FLAG_SPURIOUS);
 	return done;
 }
