@@ -507,7 +507,9 @@ struct xnb_queue *xnb_queues_alloc(struct xnb_vif *vif, unsigned int nr)
 		snprintf(q->name, sizeof(q->name), "%s-q%u", vif->dev->name, i);
 		xnb_tx_credit_init(q);
 		if (xnb_tx_alloc(q) || xnb_rx_alloc(q)) {
-			xnb_queues_free(queues, i + 1);
+			/* This one's receive queue is not set up: not released. */
+			xnb_tx_free(q);
+			xnb_queues_free(queues, i);
 			return NULL;
 		}
 	}
