@@ -302,6 +302,15 @@ static int setup(const char *devid)
 
 /* ---- one request, one response ---- */
 
+/* Milliseconds since @t0 (CLOCK_MONOTONIC). */
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
 static void notify(void)
 {
 	struct ioctl_evtchn_notify n = { .port = port };
@@ -333,7 +342,7 @@ static void get_response(RING_IDX i, uint64_t *id, int *status)
  */
 static int response(uint64_t id)
 {
-	struct timespec t0, t;
+	struct timespec t0;
 	struct pollfd pfd = { .fd = evtchn_fd, .events = POLLIN };
 	uint32_t p;
 
@@ -350,8 +359,7 @@ static int response(uint64_t id)
 				" status %d while waiting for id %" PRIu64 "\n",
 				rid, status, id);
 		}
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		long ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+		long ms = ms_since(&t0);
 
 		if (ms >= RESPONSE_MS)
 			return 1;
@@ -472,14 +480,13 @@ static void flood(void)
 	struct pollfd pfd = { .fd = evtchn_fd, .events = POLLIN };
 	uint64_t first = next_id, answered = 0, bad = 0, bad_id = 0, bad_want = 0;
 	int bad_status = 0, producing = 1, notify_needed;
-	struct timespec t0, t;
+	struct timespec t0;
 	long ms = 0, end_ms = 0;
 	uint32_t p;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+		ms = ms_since(&t0);
 		if (producing && (ms >= FLOOD_MS || next_id - first >= FLOOD_MAX)) {
 			producing = 0;
 			end_ms = ms;
@@ -533,17 +540,16 @@ static void flood(void)
 }
 
 /*
- * dom0 reads the backend's statistics/max_pass while the vbd is ours:
- * hostile-flood in our frontend dir says the flood is over, dom0 answers
- * with hostile-flood-checked.
+ * Let dom0 check the backend while the vbd is ours: @key in our frontend
+ * dir (holding @value) says we are done, dom0 answers with @key-checked.
  */
-static void flood_check_by_dom0(void)
+static void dom0_check(const char *key, unsigned long value, const char *what)
 {
 	char path[300];
 
-	snprintf(path, sizeof(path), "%s/hostile-flood-checked", fe);
-	if (xs_write(fe, "hostile-flood", "1") || wait_key(path, "1", 60))
-		report(0, "dom0 checked the backend after the flood", "no answer within 60 s");
+	snprintf(path, sizeof(path), "%s/%s-checked", fe, key);
+	if (xs_write(fe, key, "%lu", value) || wait_key(path, "1", 60))
+		report(0, what, "no answer within 60 s");
 }
 
 /* The attacks, in the native layout; ends with the ring stopped. */
@@ -644,7 +650,8 @@ static void native_attacks(void)
 
 	flood();
 	valid_read("a valid read after the flood");
-	flood_check_by_dom0();
+	/* dom0 reads the backend's statistics/max_pass. */
+	dom0_check("hostile-flood", 1, "dom0 checked the backend after the flood");
 
 	/* A producer index far beyond anything produced: stop serving. */
 	next_request(BLKIF_OP_READ);
@@ -810,32 +817,15 @@ static unsigned long storm_sent;
  */
 static unsigned long event_storm(int ms)
 {
-	struct timespec t0, t;
+	struct timespec t0;
 	unsigned long sent = 0;
-	long el;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
 		notify();
 		sent++;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		el = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
-	} while (el < ms);
+	} while (ms_since(&t0) < ms);
 	return sent;
-}
-
-/*
- * dom0 reads the vbd's late-EOI counters (xenbus/ in sysfs): hostile-storm
- * in our frontend dir gives the number of events sent, dom0 answers with
- * hostile-storm-checked.
- */
-static void storm_check_by_dom0(void)
-{
-	char path[300];
-
-	snprintf(path, sizeof(path), "%s/hostile-storm-checked", fe);
-	if (xs_write(fe, "hostile-storm", "%lu", storm_sent) || wait_key(path, "1", 60))
-		report(0, "dom0 checked the backend after the event storm", "no answer within 60 s");
 }
 
 /*
@@ -931,13 +921,16 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	report(1, what, "%s, %" PRIu64 " sectors, ring of %u", be, sectors, RING_SIZE(&ring));
-	if (abi32)
+	if (abi32) {
 		x86_32_checks();
-	else if (teardown) {
+	} else if (teardown) {
 		barrier_teardown();
-		storm_check_by_dom0();
-	} else
+		/* dom0 reads the vbd's late-EOI counters (xenbus/ in sysfs). */
+		dom0_check("hostile-storm", storm_sent,
+			   "dom0 checked the backend after the event storm");
+	} else {
 		native_attacks();
+	}
 	xs_write(fe, "hostile-done", "1");
 	return failed;
 }

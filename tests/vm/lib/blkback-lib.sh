@@ -213,15 +213,23 @@ bb_stat() { cat "$(bb_sysfs "$1" "$2")/statistics/$3" 2>/dev/null; }
 # frontend notifies only with new requests, so the backend must never call
 # two of its events in a row spurious.
 bb_no_eoi_delay() {
-	local x delayed
-	x=$(bb_sysfs "$2" "$3")/xenbus
-	delayed=$(cat "$x/jiffies_eoi_delayed" 2>/dev/null)
-	note "$3: events $(cat "$x/events"), spurious $(cat "$x/spurious_events"), EOI delayed ${delayed:-?} jiffies"
-	if [[ $delayed == 0 ]]; then
+	bb_eoi_stats "$2" "$3"
+	note "$3: events $BB_EVENTS, spurious $BB_SPURIOUS, EOI delayed $BB_DELAYED jiffies"
+	if [[ $BB_DELAYED == 0 ]]; then
 		pass "$1"
 	else
-		fail "$1" "xenbus/jiffies_eoi_delayed '$delayed' (spurious_events $(cat "$x/spurious_events"))"
+		fail "$1" "xenbus/jiffies_eoi_delayed '$BB_DELAYED' (spurious_events $BB_SPURIOUS)"
 	fi
+}
+# bb_eoi_stats DOMID DISK: the kernel's late-EOI counters of the disk's
+# backend device (xenbus/ in sysfs) into BB_EVENTS, BB_SPURIOUS and
+# BB_DELAYED (jiffies), each "?" if unreadable.
+bb_eoi_stats() {
+	local x
+	x=$(bb_sysfs "$1" "$2")/xenbus
+	BB_EVENTS=$(cat "$x/events" 2>/dev/null) || BB_EVENTS='?'
+	BB_SPURIOUS=$(cat "$x/spurious_events" 2>/dev/null) || BB_SPURIOUS='?'
+	BB_DELAYED=$(cat "$x/jiffies_eoi_delayed" 2>/dev/null) || BB_DELAYED='?'
 }
 # bb_key PATH: a xenstore value, empty if absent.
 bb_key() { xenstore-read "$1" 2>/dev/null || true; }

@@ -103,13 +103,10 @@ _stormed() { [[ -n $(bb_key "$fed/hostile-storm") ]] || ! guest_domid "$g" >/dev
 xs_wait 150 "$fed/hostile-storm" _stormed
 sent=$(bb_key "$fed/hostile-storm")
 if [[ -n $sent ]]; then
-	x=$(bb_sysfs "$domid" xvdd)/xenbus
-	events=$(cat "$x/events" 2>/dev/null)
-	spurious=$(cat "$x/spurious_events" 2>/dev/null)
-	delayed=$(cat "$x/jiffies_eoi_delayed" 2>/dev/null)
+	bb_eoi_stats "$domid" xvdd
 	what="an event storm while a barrier is held: the kernel holds it back"
-	why="guest sent $sent events; the backend took ${events:-?}, spurious ${spurious:-?}, EOI delayed ${delayed:-?} jiffies"
-	if [[ $sent =~ ^[0-9]+$ && $delayed =~ ^[0-9]+$ ]] && ((sent >= 100 && delayed > 0)); then
+	why="guest sent $sent events; the backend took $BB_EVENTS, spurious $BB_SPURIOUS, EOI delayed $BB_DELAYED jiffies"
+	if [[ $sent =~ ^[0-9]+$ && $BB_DELAYED =~ ^[0-9]+$ ]] && ((sent >= 100 && BB_DELAYED > 0)); then
 		pass "$what ($why)"
 	else
 		fail "$what" "$why"
