@@ -1799,12 +1799,14 @@ static void test_preempt(void)
 	if (balloon &&
 	    sched_getaffinity(balloon, sizeof(balloon_cpus), &balloon_cpus))
 		balloon = 0;
-	others = balloon_cpus;
-	CPU_CLR(0, &others);
-	if (balloon && CPU_COUNT(&others) &&
-	    !sched_setaffinity(balloon, sizeof(others), &others))
-		printf("# the balloon thread (pid %d) kept off CPU 0\n",
-		       (int)balloon);
+	if (balloon) {
+		others = balloon_cpus;
+		CPU_CLR(0, &others);
+		if (CPU_COUNT(&others) &&
+		    !sched_setaffinity(balloon, sizeof(others), &others))
+			printf("# the balloon thread (pid %d) kept off CPU 0\n",
+			       (int)balloon);
+	}
 
 	fd = open_dev();
 	/*
