@@ -255,7 +255,13 @@ bb_tmpfs() {
 # bb_brd COUNT MIB: COUNT RAM disks of MIB MiB each (/dev/ram0...), fresh:
 # an earlier test may have loaded brd with other sizes.
 bb_brd() {
-	rmmod brd 2>/dev/null
+	local n=0
+	# A backend closes its disk when its teardown ends, which can be just
+	# after the guest is gone.
+	while [[ -d /sys/module/brd ]] && ! rmmod brd 2>/dev/null && [[ $n -lt 100 ]]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
 	modprobe brd rd_nr="$1" rd_size=$(($2 * 1024)) && udevadm settle 2>/dev/null
 	[[ -b /dev/ram$(($1 - 1)) ]]
 }
