@@ -17,6 +17,7 @@
 #include <linux/blkdev.h>
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
+#include <linux/refcount.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <xen/grant_table.h>
@@ -100,6 +101,7 @@ struct xdb_ring {
 	bool requests_since_eoi;	/* requests taken since the last EOI */
 	bool more_pending;		/* the last pass left requests */
 	bool broken;			/* guest broke the protocol: no more */
+	bool stopping;			/* disconnected: take no more requests */
 	unsigned int max_segs;
 
 	/* Requests: all of them, the free ones, and the completed ones. */
@@ -163,6 +165,24 @@ struct xdb_vbd {
 	unsigned int nr_rings;
 	struct xdb_stats retired;	/* of rings already torn down */
 	struct delayed_work resize_work;
+
+	/*
+	 * Rings of a connection being torn down by teardown_work, which waits
+	 * for their I/O away from the xenbus watch thread.  While they are
+	 * set, nothing connects.
+	 */
+	struct xdb_ring *old_rings;
+	unsigned int nr_old_rings;
+	struct work_struct teardown_work;
+	enum xenbus_state teardown_state;	/* to say after it, or Unknown */
+	bool recheck;		/* the frontend's state to be acted on after */
+	bool removed;		/* the device went: say no more states */
+	/*
+	 * The device's, and a teardown's while one is under way: the last
+	 * to let go frees the vbd, after its own unlock (a mutex may still
+	 * be touched by its unlock when the next holder has it).
+	 */
+	refcount_t refs;
 };
 
 /* ring.c */
@@ -170,6 +190,7 @@ void xdb_ring_init(struct xdb_ring *ring, struct xdb_vbd *vbd,
 		   unsigned int index);
 int xdb_ring_connect(struct xdb_ring *ring, grant_ref_t *grefs,
 		     unsigned int nr_grefs, evtchn_port_t evtchn);
+void xdb_ring_stop_taking(struct xdb_ring *ring);
 void xdb_ring_disconnect(struct xdb_ring *ring);
 void xdb_ring_respond(struct xdb_ring *ring, u64 id, u8 operation,
 		      int status);

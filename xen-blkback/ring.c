@@ -73,12 +73,16 @@ static void complete_done(struct xdb_ring *ring)
 	}
 }
 
-/* The guest broke the ring protocol: stop reading it, say so once. */
+/*
+ * The guest broke the ring protocol: stop reading it, say so once (not
+ * when disconnected: the state is no longer the ring's to set).
+ */
 static void ring_fatal(struct xdb_ring *ring, const char *why)
 {
 	ring->broken = true;
-	xenbus_dev_fatal(ring->vbd->dev, -EPROTO, "ring %u: %s", ring->index,
-			 why);
+	if (!READ_ONCE(ring->stopping))
+		xenbus_dev_fatal(ring->vbd->dev, -EPROTO, "ring %u: %s",
+				 ring->index, why);
 }
 
 /* Check and start one request; answer it at once if it cannot start. */
@@ -155,7 +159,7 @@ static bool process_requests(struct xdb_ring *ring)
 	int more;
 
 	ring->more_pending = false;
-	if (ring->broken)
+	if (ring->broken || READ_ONCE(ring->stopping))
 		return false;
 	if (ring->held_valid) {
 		if (ring->inflight)
@@ -180,8 +184,11 @@ static bool process_requests(struct xdb_ring *ring)
 		while (br->req_cons != rp) {
 			/*
 			 * Discards run synchronously here, each as large as
-			 * the disk: a stop waits for the one at hand only.
+			 * the disk: a stop or a disconnect waits for the one
+			 * at hand only.
 			 */
+			if (READ_ONCE(ring->stopping))
+				goto out;
 			if (taken == ring->nr_reqs || kthread_should_stop()) {
 				ring->more_pending = true;
 				goto out;
@@ -454,6 +461,16 @@ int xdb_ring_connect(struct xdb_ring *ring, grant_ref_t *grefs,
 		return err;
 	}
 	return 0;
+}
+
+/*
+ * Take no more requests, at once (the thread finishes the one at hand):
+ * the disconnect that calls this returns before the ring's I/O is done,
+ * and may say Closed (or the device go) before xdb_ring_disconnect.
+ */
+void xdb_ring_stop_taking(struct xdb_ring *ring)
+{
+	WRITE_ONCE(ring->stopping, true);
 }
 
 /* Undo xdb_ring_connect, whatever part of it was done, if any. */

@@ -39,14 +39,29 @@ static const struct attribute_group vbd_group = {
 };
 
 /*
- * A statistics file: a counter summed over live and torn-down rings, or
- * the largest value of any of them (max).
+ * A statistics file: a counter summed over live, retiring and torn-down
+ * rings, or the largest value of any of them (max).
  */
 struct xdb_stat_attr {
 	struct device_attribute attr;
 	size_t offset;			/* in struct xdb_stats */
 	bool max;
 };
+
+/* val with the counter of each ring added (or the largest, for a max). */
+static u64 add_rings(const struct xdb_stat_attr *sa, u64 val,
+		     const struct xdb_ring *rings, unsigned int n)
+{
+	unsigned int i;
+	u64 v;
+
+	for (i = 0; i < n; i++) {
+		v = READ_ONCE(*(const u64 *)((const char *)&rings[i].stats +
+					     sa->offset));
+		val = sa->max ? max(val, v) : val + v;
+	}
+	return val;
+}
 
 static ssize_t stat_show(struct device *d, struct device_attribute *attr,
 			 char *buf)
@@ -55,16 +70,12 @@ static ssize_t stat_show(struct device *d, struct device_attribute *attr,
 						      struct xdb_stat_attr,
 						      attr);
 	struct xdb_vbd *vbd = dev_get_drvdata(d);
-	unsigned int i;
-	u64 val, v;
+	u64 val;
 
 	mutex_lock(&vbd->lock);
 	val = *(u64 *)((char *)&vbd->retired + sa->offset);
-	for (i = 0; i < vbd->nr_rings; i++) {
-		v = READ_ONCE(*(u64 *)((char *)&vbd->rings[i].stats +
-				       sa->offset));
-		val = sa->max ? max(val, v) : val + v;
-	}
+	val = add_rings(sa, val, vbd->rings, vbd->nr_rings);
+	val = add_rings(sa, val, vbd->old_rings, vbd->nr_old_rings);
 	mutex_unlock(&vbd->lock);
 	return sysfs_emit(buf, "%llu\n", val);
 }

@@ -8,7 +8,9 @@
  * has published its rings (Initialised or Connected) they are mapped, the
  * disk is described (sectors, info, sector sizes, flush, discard) and the
  * backend goes Connected.  Every callback here runs in the xenwatch
- * thread or in module removal, serialised by the vbd's mutex.
+ * thread or in module removal, and a connection's teardown on a workqueue
+ * of its own; the vbd's mutex serialises them.  The rings being torn down
+ * (old_rings) belong to that work alone until it is done with them.
  */
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -50,30 +52,105 @@ static void resize_check(struct work_struct *work)
 	schedule_delayed_work(&vbd->resize_work, HZ);
 }
 
-static void disconnect(struct xdb_vbd *vbd)
+static struct workqueue_struct *xdb_teardown_wq;
+
+/*
+ * End the connection: its rings take no more requests from now on and go
+ * to teardown_work, and the backend says @state (InitWait, Closing,
+ * Closed; Unknown: nothing) once they are gone, so that the frontend has
+ * every answer first.  With no rings it says it now.  @recheck: act on
+ * the frontend's state then (a connect waiting).  While a teardown is
+ * under way there are no rings (nothing connects), so this only says
+ * @state.
+ */
+static void disconnect(struct xdb_vbd *vbd, enum xenbus_state state,
+		       bool recheck)
 {
 	unsigned int i;
 
-	if (!vbd->rings)
+	if (!vbd->rings) {
+		if (state != XenbusStateUnknown)
+			xenbus_switch_state(vbd->dev, state);
 		return;
-	cancel_delayed_work_sync(&vbd->resize_work);
-	for (i = 0; i < vbd->nr_rings; i++) {
-		struct xdb_ring *ring = &vbd->rings[i];
-		struct xdb_stats *st = &ring->stats, *sum = &vbd->retired;
-
-		xdb_ring_disconnect(ring);
-		sum->rd_req += st->rd_req;
-		sum->wr_req += st->wr_req;
-		sum->f_req += st->f_req;
-		sum->ds_req += st->ds_req;
-		sum->oo_req += st->oo_req;
-		sum->rd_sect += st->rd_sect;
-		sum->wr_sect += st->wr_sect;
-		sum->max_pass = max(sum->max_pass, st->max_pass);
 	}
-	kfree(vbd->rings);
+	cancel_delayed_work_sync(&vbd->resize_work);
+	for (i = 0; i < vbd->nr_rings; i++)
+		xdb_ring_stop_taking(&vbd->rings[i]);
+	vbd->old_rings = vbd->rings;
+	vbd->nr_old_rings = vbd->nr_rings;
 	vbd->rings = NULL;
 	vbd->nr_rings = 0;
+	vbd->teardown_state = state;
+	vbd->recheck = recheck;
+	/* The work unmaps through the device, which may be unregistered. */
+	get_device(&vbd->dev->dev);
+	refcount_inc(&vbd->refs);
+	queue_work(xdb_teardown_wq, &vbd->teardown_work);
+}
+
+static void retire_stats(struct xdb_vbd *vbd, const struct xdb_stats *st)
+{
+	struct xdb_stats *sum = &vbd->retired;
+
+	sum->rd_req += st->rd_req;
+	sum->wr_req += st->wr_req;
+	sum->f_req += st->f_req;
+	sum->ds_req += st->ds_req;
+	sum->oo_req += st->oo_req;
+	sum->rd_sect += st->rd_sect;
+	sum->wr_sect += st->wr_sect;
+	sum->max_pass = max(sum->max_pass, st->max_pass);
+}
+
+static void put_vbd(struct xdb_vbd *vbd)
+{
+	if (!refcount_dec_and_test(&vbd->refs))
+		return;
+	if (vbd->bdev_open)
+		xdb_bdev_close(&vbd->bdev);
+	kfree(vbd);
+}
+
+static void frontend_state_act(struct xdb_vbd *vbd, enum xenbus_state state);
+
+/*
+ * Stopping a ring's thread waits for its I/O in flight, which a backing
+ * device can hold for as long as it likes (a lost iSCSI path, a hard NFS
+ * mount).  That wait happens here, on a workqueue, so that the xenbus
+ * watch thread (every device's watches, not only this vbd's) goes on
+ * meanwhile.
+ */
+static void teardown_work(struct work_struct *work)
+{
+	struct xdb_vbd *vbd = container_of(work, struct xdb_vbd,
+					   teardown_work);
+	struct xenbus_device *dev = vbd->dev;
+	unsigned int i;
+
+	for (i = 0; i < vbd->nr_old_rings; i++)
+		xdb_ring_disconnect(&vbd->old_rings[i]);
+
+	mutex_lock(&vbd->lock);
+	for (i = 0; i < vbd->nr_old_rings; i++)
+		retire_stats(vbd, &vbd->old_rings[i].stats);
+	kfree(vbd->old_rings);
+	vbd->old_rings = NULL;
+	vbd->nr_old_rings = 0;
+	if (!vbd->removed) {
+		enum xenbus_state fe = vbd->recheck ?
+				       xdb_read_otherend_state(dev) :
+				       XenbusStateUnknown;
+
+		/* A frontend starting over meanwhile is told InitWait alone. */
+		if (vbd->teardown_state != XenbusStateUnknown &&
+		    fe != XenbusStateInitialising)
+			xenbus_switch_state(dev, vbd->teardown_state);
+		if (vbd->recheck)
+			frontend_state_act(vbd, fe);
+	}
+	mutex_unlock(&vbd->lock);
+	put_vbd(vbd);
+	put_device(&dev->dev);
 }
 
 /* The frontend's layout choice: its "protocol" key, native by default. */
@@ -257,11 +334,18 @@ static void try_connect(struct xdb_vbd *vbd)
 	if (fe != XenbusStateInitialised && fe != XenbusStateConnected)
 		return;
 
-	/* Whatever a previous connection left, it goes first. */
-	disconnect(vbd);
+	if (vbd->old_rings) {
+		vbd->recheck = true;
+		return;
+	}
+	/* Whatever a previous connection left goes first; then we connect. */
+	if (vbd->rings) {
+		disconnect(vbd, XenbusStateUnknown, true);
+		return;
+	}
 	err = connect_rings(vbd);
 	if (err) {
-		disconnect(vbd);
+		disconnect(vbd, XenbusStateUnknown, false);
 		return;
 	}
 	do {
@@ -273,7 +357,7 @@ static void try_connect(struct xdb_vbd *vbd)
 	} while (err == -EAGAIN);
 	if (err) {
 		xenbus_dev_fatal(dev, err, "describing the disk");
-		disconnect(vbd);
+		disconnect(vbd, XenbusStateUnknown, false);
 		return;
 	}
 	xenbus_switch_state(dev, XenbusStateConnected);
@@ -347,43 +431,55 @@ static void physical_device_changed(struct xenbus_watch *watch,
 	mutex_unlock(&vbd->lock);
 }
 
-static void frontend_changed(struct xenbus_device *dev,
-			     enum xenbus_state state)
+/* What the frontend's @state asks of us, the lock held. */
+static void frontend_state_act(struct xdb_vbd *vbd, enum xenbus_state state)
 {
-	struct xdb_vbd *vbd = dev_get_drvdata(&dev->dev);
+	struct xenbus_device *dev = vbd->dev;
 
-	mutex_lock(&vbd->lock);
 	switch (state) {
 	case XenbusStateInitialising:
-		/* A frontend starting over after it closed. */
-		if (dev->state == XenbusStateClosed)
-			xenbus_switch_state(dev, XenbusStateInitWait);
+		/* A frontend starting over: what it had goes first. */
+		if (dev->state != XenbusStateInitWait)
+			disconnect(vbd, XenbusStateInitWait, false);
 		break;
 	case XenbusStateInitialised:
 	case XenbusStateConnected:
 		try_connect(vbd);
 		break;
 	case XenbusStateClosing:
-		disconnect(vbd);
-		xenbus_switch_state(dev, XenbusStateClosing);
+		disconnect(vbd, XenbusStateClosing, false);
 		break;
 	case XenbusStateClosed:
-		disconnect(vbd);
-		xenbus_switch_state(dev, XenbusStateClosed);
-		if (xenbus_dev_is_online(dev))
-			break;
-		fallthrough;
+		disconnect(vbd, XenbusStateClosed, false);
+		break;
 	case XenbusStateUnknown:
-		/* The frontend is gone, or the toolstack is removing us. */
-		disconnect(vbd);
-		mutex_unlock(&vbd->lock);
-		device_unregister(&dev->dev);
-		return;
+		disconnect(vbd, XenbusStateUnknown, false);
+		break;
 	default:
 		xenbus_dev_fatal(dev, -EINVAL, "frontend in state %d", state);
 		break;
 	}
+}
+
+static void frontend_changed(struct xenbus_device *dev,
+			     enum xenbus_state state)
+{
+	struct xdb_vbd *vbd = dev_get_drvdata(&dev->dev);
+	bool gone = state == XenbusStateUnknown ||
+		    (state == XenbusStateClosed && !xenbus_dev_is_online(dev));
+
+	mutex_lock(&vbd->lock);
+	if (vbd->old_rings)
+		vbd->recheck = true;	/* the teardown acts on it when done */
+	else
+		frontend_state_act(vbd, state);
 	mutex_unlock(&vbd->lock);
+	/*
+	 * The frontend is gone, or the toolstack is removing us: from this
+	 * thread only, which serialises it with xenbus's own removal.
+	 */
+	if (gone)
+		device_unregister(&dev->dev);
 }
 
 /* What the rings can do, for the frontend to choose from. */
@@ -419,12 +515,12 @@ static void xdb_remove(struct xenbus_device *dev)
 		kfree(vbd->phys_watch.node);
 	}
 	mutex_lock(&vbd->lock);
-	disconnect(vbd);
+	disconnect(vbd, XenbusStateUnknown, false);
+	vbd->removed = true;
 	mutex_unlock(&vbd->lock);
-	if (vbd->bdev_open)
-		xdb_bdev_close(&vbd->bdev);
 	dev_set_drvdata(&dev->dev, NULL);
-	kfree(vbd);
+	/* A teardown under way frees it, with the backing device, when done. */
+	put_vbd(vbd);
 }
 
 static xdb_xenbus_remove_t xdb_remove_cb(struct xenbus_device *dev)
@@ -447,7 +543,9 @@ static int xdb_probe(struct xenbus_device *dev,
 	vbd->dev = dev;
 	vbd->domid = dev->otherend_id;
 	mutex_init(&vbd->lock);
+	refcount_set(&vbd->refs, 1);
 	INIT_DELAYED_WORK(&vbd->resize_work, resize_check);
+	INIT_WORK(&vbd->teardown_work, teardown_work);
 	dev_set_drvdata(&dev->dev, vbd);
 	if (!last || kstrtou32(last + 1, 10, &vbd->handle))
 		vbd->handle = 0;
@@ -496,15 +594,34 @@ static struct xenbus_driver xdb_driver = {
 
 static int __init xdb_init(void)
 {
+	int err;
+
 	if (!xen_domain())
 		return -ENODEV;
-	return xenbus_register_backend(&xdb_driver);
+	/*
+	 * Unbound, as many at once as a workqueue runs: a teardown stuck
+	 * behind hung storage must not hold up another device's.
+	 */
+	xdb_teardown_wq = alloc_workqueue("xen-blkback-teardown",
+					  WQ_UNBOUND | WQ_MEM_RECLAIM,
+					  WQ_MAX_ACTIVE);
+	if (!xdb_teardown_wq)
+		return -ENOMEM;
+	err = xenbus_register_backend(&xdb_driver);
+	if (err)
+		destroy_workqueue(xdb_teardown_wq);
+	return err;
 }
 module_init(xdb_init);
 
 static void __exit xdb_exit(void)
 {
 	xenbus_unregister_driver(&xdb_driver);
+	/*
+	 * Waits for every teardown still under way (of devices removed now
+	 * or earlier): they run our code.
+	 */
+	destroy_workqueue(xdb_teardown_wq);
 }
 module_exit(xdb_exit);
 

@@ -38,7 +38,11 @@
  * must hold until the read is done, signals the ring without pause for
  * 1.5 s (dom0 checks that the kernel held those events back as spurious),
  * and closes while the barrier is held: the backend must answer both,
- * exactly once, before it says Closing.
+ * exactly once, before it says Closing.  It tells dom0 of the close
+ * (hostile-closing), which checks meanwhile that the backend's wait holds
+ * up no other xenstore watch, and then sends a read on its second queue
+ * (which served one before), which the closing backend must not take (no
+ * answer by its Closing).
  *
  * Usage: blkfront_hostile [--x86_32 | --barrier-teardown] DEVID.  Exits 0
  * if every check passed, 1 if one failed, 2 if it could not set up.
@@ -136,6 +140,10 @@ static char be[256];			/* the backend's dir */
 static int evtchn_fd;
 static uint32_t port;
 static blkif_front_ring_t ring;
+/* --barrier-teardown: a second queue, its ring and event channel. */
+static int two_queues;
+static blkif_front_ring_t ring2;
+static uint32_t port2;
 static uint8_t *data;			/* NDATA granted pages */
 static uint32_t data_gref[NDATA];
 static uint64_t sectors;
@@ -205,14 +213,14 @@ static int wait_key(const char *path, const char *value, int secs)
 	return -1;
 }
 
-/* wait_state DIR STATE: until DIR/state reads STATE (10 s). */
-static int wait_state(const char *dir, int state)
+/* wait_state DIR STATE SECS: until DIR/state reads STATE. */
+static int wait_state(const char *dir, int state, int secs)
 {
 	char path[300], val[16];
 
 	snprintf(path, sizeof(path), "%s/state", dir);
 	snprintf(val, sizeof(val), "%d", state);
-	return wait_key(path, val, 10);
+	return wait_key(path, val, secs);
 }
 
 /* A grant reference past any grant table this guest can have. */
@@ -220,32 +228,46 @@ static int wait_state(const char *dir, int state)
 
 /* ---- setup ---- */
 
-static int grant_pages(void)
+/* Grant a one-page ring to dom0 and set @r up on it; its grant in @gref. */
+static int grant_ring(int fd, blkif_front_ring_t *r, uint32_t *gref)
 {
-	size_t size = sizeof(struct ioctl_gntalloc_alloc_gref) +
-		      NDATA * sizeof(uint32_t);
-	struct ioctl_gntalloc_alloc_gref *op = calloc(1, size);
-	int fd = open("/dev/xen/gntalloc", O_RDWR);
 	struct ioctl_gntalloc_alloc_gref one = {
 		.domid = 0, .flags = GNTALLOC_FLAG_WRITABLE, .count = 1,
 	};
 	void *p;
 
-	if (fd < 0 || !op)
-		return -1;
-	/* The ring page. */
 	if (ioctl(fd, IOCTL_GNTALLOC_ALLOC_GREF, &one))
 		return -1;
 	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, one.index);
 	if (p == MAP_FAILED)
 		return -1;
 	SHARED_RING_INIT((blkif_sring_t *)p);
-	FRONT_RING_INIT(&ring, (blkif_sring_t *)p, PAGE);
+	FRONT_RING_INIT(r, (blkif_sring_t *)p, PAGE);
 	/* Same header and indexes either way; only the entries differ. */
 	if (abi32)
-		ring.nr_ents = __RING_SIZE((struct blk32_sring *)p, PAGE);
-	if (xs_write(fe, "ring-ref", "%u", one.gref_ids[0]))
+		r->nr_ents = __RING_SIZE((struct blk32_sring *)p, PAGE);
+	*gref = one.gref_ids[0];
+	return 0;
+}
+
+static int grant_pages(void)
+{
+	size_t size = sizeof(struct ioctl_gntalloc_alloc_gref) +
+		      NDATA * sizeof(uint32_t);
+	struct ioctl_gntalloc_alloc_gref *op = calloc(1, size);
+	int fd = open("/dev/xen/gntalloc", O_RDWR);
+	uint32_t gref, gref2;
+
+	if (fd < 0 || !op || grant_ring(fd, &ring, &gref))
 		return -1;
+	if (two_queues) {
+		if (grant_ring(fd, &ring2, &gref2) ||
+		    xs_write(fe, "queue-0/ring-ref", "%u", gref) ||
+		    xs_write(fe, "queue-1/ring-ref", "%u", gref2))
+			return -1;
+	} else if (xs_write(fe, "ring-ref", "%u", gref)) {
+		return -1;
+	}
 	/* The data pages. */
 	op->domid = 0;
 	op->flags = GNTALLOC_FLAG_WRITABLE;
@@ -261,11 +283,21 @@ static int grant_pages(void)
 	return 0;
 }
 
-static int setup(const char *devid)
+/* Our end of an event channel for dom0 to bind; its port in @p. */
+static int offer_port(uint32_t *p)
 {
 	struct ioctl_evtchn_bind_unbound_port bind = { .remote_domain = 0 };
+	int rc = ioctl(evtchn_fd, IOCTL_EVTCHN_BIND_UNBOUND_PORT, &bind);
+
+	if (rc < 0)
+		return -1;
+	*p = rc;
+	return 0;
+}
+
+static int setup(const char *devid)
+{
 	char path[300], val[64];
-	int rc;
 
 	snprintf(fe, sizeof(fe), "device/vbd/%s", devid);
 	snprintf(path, sizeof(path), "%s/backend", fe);
@@ -276,26 +308,32 @@ static int setup(const char *devid)
 		return -1;
 	sectors = strtoull(val, NULL, 10);
 	evtchn_fd = open("/dev/xen/evtchn", O_RDWR);
-	if (evtchn_fd < 0)
+	if (evtchn_fd < 0 || offer_port(&port) ||
+	    (two_queues && offer_port(&port2)))
 		return -1;
-	rc = ioctl(evtchn_fd, IOCTL_EVTCHN_BIND_UNBOUND_PORT, &bind);
-	if (rc < 0)
-		return -1;
-	port = rc;
 	/*
 	 * Reconnect from Closed (where the unbound blkfront left the backend):
 	 * Initialising first, and the backend InitWaits.
 	 */
-	if (wait_state(be, 6) || xs_write(fe, "state", "1") || wait_state(be, 2))
+	if (wait_state(be, 6, 10) || xs_write(fe, "state", "1") ||
+	    wait_state(be, 2, 10))
 		return -1;
 	/* The x86_32 pass lets the backend keep grants (indirect pages too). */
 	if (grant_pages() ||
-	    xs_write(fe, "feature-persistent", abi32 ? "1" : "0") ||
-	    xs_write(fe, "event-channel", "%u", port) ||
-	    xs_write(fe, "protocol", abi32 ? "x86_32-abi" : "x86_64-abi") ||
+	    xs_write(fe, "feature-persistent", abi32 ? "1" : "0"))
+		return -1;
+	if (two_queues) {
+		if (xs_write(fe, "queue-0/event-channel", "%u", port) ||
+		    xs_write(fe, "queue-1/event-channel", "%u", port2) ||
+		    xs_write(fe, "multi-queue-num-queues", "2"))
+			return -1;
+	} else if (xs_write(fe, "event-channel", "%u", port)) {
+		return -1;
+	}
+	if (xs_write(fe, "protocol", abi32 ? "x86_32-abi" : "x86_64-abi") ||
 	    xs_write(fe, "state", "3"))
 		return -1;
-	if (wait_state(be, 4))
+	if (wait_state(be, 4, 10))
 		return -1;
 	return xs_write(fe, "state", "4");
 }
@@ -311,11 +349,16 @@ static long ms_since(const struct timespec *t0)
 	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-static void notify(void)
+static void notify_port(uint32_t p)
 {
-	struct ioctl_evtchn_notify n = { .port = port };
+	struct ioctl_evtchn_notify n = { .port = p };
 
 	ioctl(evtchn_fd, IOCTL_EVTCHN_NOTIFY, &n);
+}
+
+static void notify(void)
+{
+	notify_port(port);
 }
 
 /* The id and status of response slot @i, in the ring's layout. */
@@ -835,13 +878,61 @@ static unsigned long event_storm(int ms)
  * stops the ring, and both requests, taken from the ring, must have
  * exactly one answer each once it says Closing.
  */
+/* A 4 KiB read on the second queue's ring, published and signalled. */
+static uint64_t ring2_read(void)
+{
+	blkif_request_t *req = RING_GET_REQUEST(&ring2, ring2.req_prod_pvt);
+	uint64_t id = next_id++;
+
+	memset(req, 0, sizeof(*req));
+	req->operation = BLKIF_OP_READ;
+	req->nr_segments = 1;
+	req->id = id;
+	req->seg[0].gref = data_gref[MULTI];
+	req->seg[0].last_sect = 7;
+	ring2.req_prod_pvt++;
+	RING_PUSH_REQUESTS(&ring2);
+	notify_port(port2);
+	return id;
+}
+
+/* The second queue serves: a read on it is answered (as slowly as dom0 makes the disk). */
+static int ring2_works(void)
+{
+	const char *what = "barrier teardown: a read on the second queue is answered";
+	uint64_t id = ring2_read();
+	blkif_response_t *rsp;
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!RING_HAS_UNCONSUMED_RESPONSES(&ring2) && ms_since(&t0) < 30000)
+		usleep(10000);
+	if (!RING_HAS_UNCONSUMED_RESPONSES(&ring2)) {
+		report(0, what, "no answer within 30 s");
+		return 0;
+	}
+	rmb();
+	rsp = RING_GET_RESPONSE(&ring2, ring2.rsp_cons++);
+	if (rsp->id != id || rsp->status != BLKIF_RSP_OKAY) {
+		report(0, what, "id %" PRIu64 " (sent %" PRIu64 "), %s", (uint64_t)rsp->id, id,
+		       status_name(rsp->status));
+		return 0;
+	}
+	report(1, what, "in %ld ms", ms_since(&t0));
+	return 1;
+}
+
 static void barrier_teardown(void)
 {
 	const char *what = "a barrier held behind a slow read when the frontend closes";
+	const char *late = "a request on another queue after the close is not taken";
 	uint64_t read_id, barrier_id;
 	int reads = 0, barriers = 0, others = 0, read_status = 0, barrier_status = 0;
 	blkif_request_t *req;
+	char path[300], late_state[16] = "";
 
+	if (!ring2_works())
+		return;
 	read_id = next_id;
 	next_request(BLKIF_OP_READ);
 	next_id++;
@@ -860,8 +951,28 @@ static void barrier_teardown(void)
 		report(0, what, "an answer came during the storm: the read was not slow, no barrier was held");
 		return;
 	}
-	if (xs_write(fe, "state", "5") || wait_state(be, 5)) {
-		report(0, what, "the backend did not go Closing within 10 s of ours");
+	/*
+	 * hostile-closing: dom0 checks that xenbus's watch thread goes on
+	 * while the backend waits for the read (about 4 s more), which also
+	 * shows that the backend has seen our Closing.
+	 */
+	if (xs_write(fe, "state", "5") || xs_write(fe, "hostile-closing", "1")) {
+		report(0, what, "closing failed");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/hostile-closing-checked", fe);
+	if (wait_key(path, "1", 60))
+		report(0, what, "dom0 did not check the close within 60 s");
+	/*
+	 * Then a read on the other queue: a backend told to close must take
+	 * no more requests, on any ring, while it waits for the first one
+	 * (still Connected then, or the check proves nothing).
+	 */
+	ring2_read();
+	snprintf(path, sizeof(path), "%s/state", be);
+	xs_read(path, late_state, sizeof(late_state));
+	if (wait_state(be, 5, 30)) {
+		report(0, what, "the backend did not go Closing within 30 s of ours");
 		return;
 	}
 	rmb();	/* the backend's answers came before its Closing */
@@ -886,6 +997,14 @@ static void barrier_teardown(void)
 	else
 		report(0, what, "answers: %d for the read, %d for the barrier, %d with other ids",
 		       reads, barriers, others);
+	/* Everything taken was answered before Closing: this was not taken. */
+	if (strcmp(late_state, "4"))
+		report(0, late, "the backend said state '%s' before it was sent: too late to tell",
+		       late_state);
+	else if (RING_HAS_UNCONSUMED_RESPONSES(&ring2))
+		report(0, late, "the backend answered it");
+	else
+		report(1, late, "no answer by the backend's Closing");
 	xs_write(fe, "state", "6");
 }
 
@@ -904,6 +1023,7 @@ int main(int argc, char **argv)
 		argc--;
 	} else if (argc == 3 && !strcmp(argv[1], "--barrier-teardown")) {
 		teardown = 1;
+		two_queues = 1;
 		argv++;
 		argc--;
 	}

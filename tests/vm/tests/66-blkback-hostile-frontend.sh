@@ -18,11 +18,15 @@
 # PV guest ring layout) and persistent grants: 1-, 4-, 11-segment and
 # indirect reads must return the pattern, bad requests (an ungranted
 # segment page among them) an error carrying their id. Last, on xvdd, a
-# writable RAM disk behind dm-delay whose I/O dom0 slows to 4 s after the
+# writable RAM disk behind dm-delay whose I/O dom0 slows to 6 s after the
 # flood: a read, a WRITE_BARRIER that must wait for it, 1.5 s of events
 # with nothing the backend can take, which the kernel must hold back as
 # spurious (late EOI), and a close while the backend holds the barrier;
-# both must be answered, once, before the backend says Closing.  dom0
+# both must be answered, once, before the backend says Closing, and while
+# the backend waits for the read, xenbus's watch thread must go on serving
+# other devices (dom0 rewrites xvdb's physical-device: the backend's
+# warning about it must come before xvdd's Closing), and a read the guest
+# sends after on xvdd's second queue must not be taken.  dom0
 # must survive (the bed fails the test on any kernel WARNING/BUG), the RAM
 # disks must be unchanged, and the backend must go away cleanly with the
 # guest.
@@ -83,22 +87,61 @@ if [[ $(bb_key "$fe/hostile-flood") == 1 ]]; then
 	fi
 	# xvdd is slow from now on, for the barrier held at the close.
 	if dmsetup suspend --noudevsync "$slow" &&
-		dmsetup reload --noudevsync "$slow" --table "$(slow_table 4000)" &&
+		dmsetup reload --noudevsync "$slow" --table "$(slow_table 6000)" &&
 		dmsetup resume --noudevsync "$slow"; then
-		note "xvdd ($slowdev) delays its I/O by 4 s from now on"
+		note "xvdd ($slowdev) delays its I/O by 6 s from now on"
 	else
-		fail "xvdd's I/O delayed by 4 s" "dmsetup failed"
+		fail "xvdd's I/O delayed by 6 s" "dmsetup failed"
 	fi
 	xenstore-write "$fe/hostile-flood-checked" 1
 else
 	fail "the guest floods xvdb's ring" "no hostile-flood in $fe within 150 s"
+fi
+# The close: the backend waits for xvdd's slow read before it says
+# Closing, and must do so away from xenbus's watch thread, which serves
+# every device's xenstore watches.  A watch of another vbd proves it free:
+# xvdb's physical-device rewritten makes the backend warn (it keeps its
+# disk), and that warning must come while xvdd's backend still waits
+# (state 4, Connected).  The old value goes back after.
+fed=$(bb_fe "$domid" xvdd)
+# (hostile-storm: the guest got past its close without telling, a failure
+# it reports itself.)
+_closing() {
+	[[ -n $(bb_key "$fed/hostile-closing") || -n $(bb_key "$fed/hostile-storm") ]] ||
+		! guest_domid "$g" >/dev/null
+}
+xs_wait 150 "$fed/hostile-closing" _closing
+if [[ -n $(bb_key "$fed/hostile-closing") ]]; then
+	bed=$(bb_be "$domid" xvdd) beb=$(bb_be "$domid" xvdb)
+	phys=$(bb_key "$beb/physical-device")
+	warned="vbd $domid/${BB_DEVID[xvdb]}: physical-device changed to fe:fe"
+	before=$(bb_key "$bed/state")
+	xenstore-write "$beb/physical-device" fe:fe
+	n=0
+	until dmesg | grep -qF "$warned" || [[ $n -ge 100 ]]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	after=$(bb_key "$bed/state")
+	seen=$(dmesg | grep -cF "$warned")
+	xenstore-write "$beb/physical-device" "$phys"
+	what="a close waiting for slow I/O holds up no other device's xenstore watch"
+	why="xvdd's backend state $before before, $after once xvdb's watch warned ($seen warnings)"
+	if [[ $seen -ge 1 && $before == 4 && $after == 4 ]]; then
+		pass "$what ($why)"
+	else
+		fail "$what" "$why"
+	fi
+	# The guest's next request (on its second queue) must not be taken.
+	xenstore-write "$fed/hostile-closing-checked" 1
+else
+	fail "the guest closes xvdd while its barrier is held" "no hostile-closing in $fed within 150 s"
 fi
 # The event storm: while its barrier waited for the slow read, the guest
 # signalled xvdd's ring for 1.5 s with nothing the backend could take.
 # Each event must count as spurious, so that the kernel's late EOI held
 # them back (xenbus/jiffies_eoi_delayed above 0) instead of waking the
 # backend for every one.
-fed=$(bb_fe "$domid" xvdd)
 _stormed() { [[ -n $(bb_key "$fed/hostile-storm") ]] || ! guest_domid "$g" >/dev/null; }
 xs_wait 150 "$fed/hostile-storm" _stormed
 sent=$(bb_key "$fed/hostile-storm")
