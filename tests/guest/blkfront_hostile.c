@@ -41,8 +41,8 @@
  * exactly once, before it says Closing.  It tells dom0 of the close
  * (hostile-closing), which checks meanwhile that the backend's wait holds
  * up no other xenstore watch, and then sends a read on its second queue
- * (which served one before), which the closing backend must not take (no
- * answer by its Closing).
+ * (which served a write before), which the closing backend must not take
+ * (no answer by its Closing).
  *
  * Usage: blkfront_hostile [--x86_32 | --barrier-teardown] DEVID.  Exits 0
  * if every check passed, 1 if one failed, 2 if it could not set up.
@@ -878,16 +878,20 @@ static unsigned long event_storm(int ms)
  * stops the ring, and both requests, taken from the ring, must have
  * exactly one answer each once it says Closing.
  */
-/* A 4 KiB read on the second queue's ring, published and signalled. */
-static uint64_t ring2_read(void)
+/*
+ * A 4 KiB read or write (@op) of sector 64 on the second queue's ring,
+ * published and signalled.
+ */
+static uint64_t ring2_request(uint8_t op)
 {
 	blkif_request_t *req = RING_GET_REQUEST(&ring2, ring2.req_prod_pvt);
 	uint64_t id = next_id++;
 
 	memset(req, 0, sizeof(*req));
-	req->operation = BLKIF_OP_READ;
+	req->operation = op;
 	req->nr_segments = 1;
 	req->id = id;
+	req->sector_number = 64;
 	req->seg[0].gref = data_gref[MULTI];
 	req->seg[0].last_sect = 7;
 	ring2.req_prod_pvt++;
@@ -896,11 +900,11 @@ static uint64_t ring2_read(void)
 	return id;
 }
 
-/* The second queue serves: a read on it is answered (as slowly as dom0 makes the disk). */
+/* The second queue serves: a write on it is answered (dom0 slows reads only). */
 static int ring2_works(void)
 {
-	const char *what = "barrier teardown: a read on the second queue is answered";
-	uint64_t id = ring2_read();
+	const char *what = "barrier teardown: a write on the second queue is answered";
+	uint64_t id = ring2_request(BLKIF_OP_WRITE);
 	blkif_response_t *rsp;
 	struct timespec t0;
 
@@ -953,7 +957,7 @@ static void barrier_teardown(void)
 	}
 	/*
 	 * hostile-closing: dom0 checks that xenbus's watch thread goes on
-	 * while the backend waits for the read (about 4 s more), which also
+	 * while the backend waits for the read (about 10 s more), which also
 	 * shows that the backend has seen our Closing.
 	 */
 	if (xs_write(fe, "state", "5") || xs_write(fe, "hostile-closing", "1")) {
@@ -968,11 +972,11 @@ static void barrier_teardown(void)
 	 * no more requests, on any ring, while it waits for the first one
 	 * (still Connected then, or the check proves nothing).
 	 */
-	ring2_read();
+	ring2_request(BLKIF_OP_READ);
 	snprintf(path, sizeof(path), "%s/state", be);
 	xs_read(path, late_state, sizeof(late_state));
-	if (wait_state(be, 5, 30)) {
-		report(0, what, "the backend did not go Closing within 30 s of ours");
+	if (wait_state(be, 5, 60)) {
+		report(0, what, "the backend did not go Closing within 60 s of ours");
 		return;
 	}
 	rmb();	/* the backend's answers came before its Closing */

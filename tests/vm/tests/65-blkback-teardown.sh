@@ -3,8 +3,9 @@
 # xen-blkback lets go of everything: three times a guest with a RAM disk
 # and a loop disk starts a verifying fio job with deep queues on both, and
 # is destroyed (xl destroy) in the middle of it. Each time the backend's
-# xenstore directory and its sysfs vbd devices must go away and the loop
-# device must be free to detach; across the rounds dom0's available memory
+# xenstore directory and its sysfs vbd devices must go away, then its
+# rings' interrupts (the end of their teardown), and the loop device must
+# be free to detach; across the rounds dom0's available memory
 # must come back to where it was after the first (no growing leak of
 # grant pages, request buffers, rings). Last, with no device left,
 # "rmmod xen_blkback" must work, and the same copy loaded again must serve a
@@ -79,6 +80,19 @@ for round in 1 2 3; do
 		pass "round $round: no vbd-$domid-* left in sysfs"
 	else
 		fail "round $round: no vbd-$domid-* left in sysfs" "$left"
+	fi
+	# The rings' teardown goes on after the device has gone: its
+	# interrupts (blkif-backend) are unbound once the I/O in flight is
+	# done, just before the rings are freed.
+	n=0
+	while grep -q blkif-backend /proc/interrupts && [[ $n -lt 100 ]]; do
+		sleep 0.2
+		n=$((n + 1))
+	done
+	if grep -q blkif-backend /proc/interrupts; then
+		fail "round $round: the rings' teardown ends" "blkif-backend interrupts still bound after 20 s"
+	else
+		pass "round $round: the rings' teardown ends (no blkif-backend interrupt left)"
 	fi
 	sleep 2
 	after[round]=$(avail)

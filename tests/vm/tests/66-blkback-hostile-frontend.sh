@@ -18,8 +18,8 @@
 # PV guest ring layout) and persistent grants: 1-, 4-, 11-segment and
 # indirect reads must return the pattern, bad requests (an ungranted
 # segment page among them) an error carrying their id. Last, on xvdd, a
-# writable RAM disk behind dm-delay whose I/O dom0 slows to 6 s after the
-# flood: a read, a WRITE_BARRIER that must wait for it, 1.5 s of events
+# writable RAM disk behind dm-delay whose reads dom0 slows to 12 s after
+# the flood: a read, a WRITE_BARRIER that must wait for it, 1.5 s of events
 # with nothing the backend can take, which the kernel must hold back as
 # spurious (late EOI), and a close while the backend holds the barrier;
 # both must be answered, once, before the backend says Closing, and while
@@ -46,8 +46,9 @@ cleanup() {
 }
 trap 'rc=$?; cleanup; (exit $rc); _vm_exit' EXIT
 
-# slow_table MS: a dm-delay table over /dev/ram2 delaying I/O by MS.
-slow_table() { echo "0 $((16 * 2048)) delay /dev/ram2 0 $1"; }
+# slow_table MS: a dm-delay table over /dev/ram2 delaying reads by MS
+# (writes, and so flushes, not).
+slow_table() { echo "0 $((16 * 2048)) delay /dev/ram2 0 $1 /dev/ram2 0 0"; }
 
 bb_brd 3 16 || { fail "brd RAM disks /dev/ram0 to /dev/ram2"; exit 1; }
 bb_pwrite /dev/ram0 0 16 dom0
@@ -85,13 +86,14 @@ if [[ $(bb_key "$fe/hostile-flood") == 1 ]]; then
 	else
 		fail "the backend took at most a ring's worth of the flood in one pass" "statistics/max_pass '$mp', ring $size"
 	fi
-	# xvdd is slow from now on, for the barrier held at the close.
+	# xvdd's reads are slow from now on, for the barrier held at the
+	# close: long enough for dom0's check below on a debug kernel too.
 	if dmsetup suspend --noudevsync "$slow" &&
-		dmsetup reload --noudevsync "$slow" --table "$(slow_table 6000)" &&
+		dmsetup reload --noudevsync "$slow" --table "$(slow_table 12000)" &&
 		dmsetup resume --noudevsync "$slow"; then
-		note "xvdd ($slowdev) delays its I/O by 6 s from now on"
+		note "xvdd ($slowdev) delays its reads by 12 s from now on"
 	else
-		fail "xvdd's I/O delayed by 6 s" "dmsetup failed"
+		fail "xvdd's reads delayed by 12 s" "dmsetup failed"
 	fi
 	xenstore-write "$fe/hostile-flood-checked" 1
 else
