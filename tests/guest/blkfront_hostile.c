@@ -872,13 +872,6 @@ static unsigned long event_storm(int ms)
 }
 
 /*
- * dom0 made this disk's reads take seconds.  A read, then a barrier: the
- * barrier must wait for the read, so the backend holds it, while we send
- * it an event storm.  We close (Closing) while it holds it; the backend
- * stops the ring, and both requests, taken from the ring, must have
- * exactly one answer each once it says Closing.
- */
-/*
  * A 4 KiB read or write (@op) of sector 64 on the second queue's ring,
  * published and signalled.
  */
@@ -926,6 +919,13 @@ static int ring2_works(void)
 	return 1;
 }
 
+/*
+ * dom0 made this disk's reads take seconds.  A read, then a barrier: the
+ * barrier must wait for the read, so the backend holds it, while we send
+ * it an event storm.  We close (Closing) while it holds it; the backend
+ * stops the ring, and both requests, taken from the ring, must have
+ * exactly one answer each once it says Closing.
+ */
 static void barrier_teardown(void)
 {
 	const char *what = "a barrier held behind a slow read when the frontend closes";
