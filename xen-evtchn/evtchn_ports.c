@@ -98,7 +98,8 @@ static int evtchn_self_domid(void)
 
 /*
  * After a failed irq binding: close @port only while Xen still shows it
- * as the binding @bound (see evtchn_status_is_ours()) that no irq uses.
+ * as the binding @bound (see evtchn_status_is_ours()) that no irq uses;
+ * say so when it stays open and may be that binding still.
  */
 static void evtchn_close_if_ours(evtchn_port_t port,
 				 const struct evtchn_status *bound)
@@ -130,10 +131,7 @@ static void evtchn_close_if_ours(evtchn_port_t port,
 		evtchn_close_port(port);
 		return;
 	}
-	/* Only the irq's allocation failing leaves the port open: no memory. */
-	if (ours.status == EVTCHNSTAT_unbound &&
-	    now.status == EVTCHNSTAT_unbound &&
-	    now.u.unbound.dom == ours.u.unbound.dom)
+	if (evtchn_status_maybe_left(&now, &ours))
 		pr_warn_ratelimited("port %u for domain %u left open: it may be another user's by now\n",
 				    port, now.u.unbound.dom);
 }

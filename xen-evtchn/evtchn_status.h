@@ -37,4 +37,26 @@ static inline bool evtchn_status_is_ours(const struct evtchn_status *now,
 	}
 }
 
+/*
+ * Whether a port that was not closed again may still be the file's, now
+ * nobody's: Xen shows it offered to the domain the file's binding was
+ * with.  That is an unbound port whose irq could not be allocated, or an
+ * interdomain one whose peer closed its end meanwhile.  Either may as
+ * well be another user's port by now, so it is only reported.
+ */
+static inline bool evtchn_status_maybe_left(const struct evtchn_status *now,
+					    const struct evtchn_status *ours)
+{
+	if (now->status != EVTCHNSTAT_unbound)
+		return false;
+	switch (ours->status) {
+	case EVTCHNSTAT_unbound:
+		return now->u.unbound.dom == ours->u.unbound.dom;
+	case EVTCHNSTAT_interdomain:
+		return now->u.unbound.dom == ours->u.interdomain.dom;
+	default:
+		return false;
+	}
+}
+
 #endif /* EVTCHN_STATUS_H */

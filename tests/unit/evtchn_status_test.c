@@ -2,7 +2,8 @@
 /*
  * Unit tests of xen-evtchn's judgement of a port after a failed irq
  * binding (xen-evtchn/evtchn_status.h): it is closed again only while
- * Xen's status shows the very binding the file made.
+ * Xen's status shows the very binding the file made, and reported when
+ * left open offered to the domain that binding was with.
  */
 #include "evtchn_status.h"
 #include "unit.h"
@@ -45,9 +46,19 @@ int main(void)
 	now = unbound(5);
 	CHECK(!evtchn_status_is_ours(&now, &ours),
 	      "now offered to domain 5: another user's, left alone");
+	CHECK(evtchn_status_maybe_left(&now, &ours),
+	      "offered to domain 5, the peer: it may have closed, reported");
+	now = unbound(6);
+	CHECK(!evtchn_status_maybe_left(&now, &ours),
+	      "offered to domain 6: another user's, not reported");
+	now = interdomain(5, 4);
+	CHECK(!evtchn_status_maybe_left(&now, &ours),
+	      "connected to 5:4: another user's, not reported");
 	now = (struct evtchn_status){ .status = EVTCHNSTAT_closed };
 	CHECK(!evtchn_status_is_ours(&now, &ours),
 	      "closed by the core: nothing to close");
+	CHECK(!evtchn_status_maybe_left(&now, &ours),
+	      "closed by the core: nothing to report");
 
 	ours = virq(3, 0);
 	now = virq(3, 0);
@@ -62,5 +73,14 @@ int main(void)
 	now = unbound(7);
 	CHECK(!evtchn_status_is_ours(&now, &ours),
 	      "offered to domain 7 as ours was: may be the toolstack's, left open");
+	CHECK(evtchn_status_maybe_left(&now, &ours),
+	      "offered to domain 7 as ours was: reported");
+	now = unbound(8);
+	CHECK(!evtchn_status_maybe_left(&now, &ours),
+	      "offered to domain 8: another user's, not reported");
+	ours = virq(3, 0);
+	now = unbound(0);
+	CHECK(!evtchn_status_maybe_left(&now, &ours),
+	      "VIRQ binding, now an offered port: another user's, not reported");
 	return unit_failed ? 1 : 0;
 }
