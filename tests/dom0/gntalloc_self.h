@@ -8,6 +8,7 @@
 #ifndef DOM0_GNTALLOC_SELF_H
 #define DOM0_GNTALLOC_SELF_H
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,16 +19,21 @@
 /*
  * Grant @n fresh pages of ours to ourselves, writable; their references
  * go to @refs.  Returns the pages mapped at their gntalloc offset, or
- * MAP_FAILED; *@fd keeps the grants (they go once it is closed and the
- * pages unmapped).
+ * MAP_FAILED, holding nothing (@n 0 among the reasons: the op holds one
+ * reference at least); *@fd keeps the grants (they go once it is closed
+ * and the pages unmapped).
  */
 static inline uint8_t *gntalloc_self(unsigned int n, uint32_t *refs, int *fd)
 {
-	size_t size = sizeof(struct ioctl_gntalloc_alloc_gref) +
-		      (n - 1) * sizeof(uint32_t);
-	struct ioctl_gntalloc_alloc_gref *op = calloc(1, size);
+	struct ioctl_gntalloc_alloc_gref *op;
 	void *pages = MAP_FAILED;
 
+	*fd = -1;
+	if (!n) {
+		errno = EINVAL;
+		return MAP_FAILED;
+	}
+	op = calloc(1, sizeof(*op) + (n - 1) * sizeof(uint32_t));
 	*fd = open("/dev/xen/gntalloc", O_RDWR);
 	if (*fd >= 0 && op) {
 		op->domid = 0;
@@ -40,6 +46,13 @@ static inline uint8_t *gntalloc_self(unsigned int n, uint32_t *refs, int *fd)
 		}
 	}
 	free(op);
+	if (pages == MAP_FAILED && *fd >= 0) {
+		int err = errno;	/* the caller reports the failure's */
+
+		close(*fd);
+		*fd = -1;
+		errno = err;
+	}
 	return pages;
 }
 
