@@ -189,15 +189,17 @@ static irqreturn_t ctrl_interrupt(int irq, void *data)
 int xnb_ctrl_connect(struct xnb_vif *vif, grant_ref_t ref, evtchn_port_t port,
 		     unsigned int nr_queues)
 {
+	struct xen_netif_ctrl_sring *sring;
 	void *addr;
 	int err;
 
 	err = xenbus_map_ring_valloc(vif->xbdev, &ref, 1, &addr);
 	if (err)
 		return err;
-	BACK_RING_ATTACH(&vif->ctrl, (struct xen_netif_ctrl_sring *)addr, 0,
+	sring = addr;
+	/* From the last response on, as the data rings (rebind). */
+	BACK_RING_ATTACH(&vif->ctrl, sring, READ_ONCE(sring->rsp_prod),
 			 XEN_PAGE_SIZE);
-	vif->ctrl.rsp_prod_pvt = vif->ctrl.req_cons;
 	vif->ctrl_nr_queues = nr_queues;
 	snprintf(vif->ctrl_irq_name, sizeof(vif->ctrl_irq_name), "%s-ctrl",
 		 vif->dev->name);

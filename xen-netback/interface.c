@@ -415,22 +415,29 @@ int xnb_vif_connect_queue(struct xnb_queue *q, grant_ref_t tx_ref,
 {
 	struct xnb_vif *vif = q->vif;
 	struct xenbus_device *xbdev = vif->xbdev;
+	struct xen_netif_tx_sring *tx_sring;
+	struct xen_netif_rx_sring *rx_sring;
 	void *addr;
 	int err;
 
 	err = xenbus_map_ring_valloc(xbdev, &tx_ref, 1, &addr);
 	if (err)
 		return err;
-	BACK_RING_ATTACH(&q->tx, (struct xen_netif_tx_sring *)addr,
-			 0, XEN_PAGE_SIZE);
+	tx_sring = addr;
+	/*
+	 * Go on from the responses published so far: 0 on a fresh ring, and
+	 * after a rebind (the driver unbound and bound again, the module
+	 * reloaded) the requests the guest posted since.  Every request
+	 * taken before was answered in the round that took it.
+	 */
+	BACK_RING_ATTACH(&q->tx, tx_sring, READ_ONCE(tx_sring->rsp_prod),
+			 XEN_PAGE_SIZE);
 	err = xenbus_map_ring_valloc(xbdev, &rx_ref, 1, &addr);
 	if (err)
 		goto fail;
-	BACK_RING_ATTACH(&q->rx, (struct xen_netif_rx_sring *)addr,
-			 0, XEN_PAGE_SIZE);
-	/* Whatever the guest wrote before, we answer from index 0 on. */
-	q->tx.rsp_prod_pvt = q->tx.req_cons;
-	q->rx.rsp_prod_pvt = q->rx.req_cons;
+	rx_sring = addr;
+	BACK_RING_ATTACH(&q->rx, rx_sring, READ_ONCE(rx_sring->rsp_prod),
+			 XEN_PAGE_SIZE);
 	q->rx_seen_prod = q->rx.req_cons;
 	q->tx_seen_prod = q->tx.req_cons;
 

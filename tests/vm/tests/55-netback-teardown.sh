@@ -4,8 +4,9 @@
 # traffic leaves no vif in dom0 and no backend in xenstore, and, over
 # several such guests, dom0's memory (free pages, unreclaimable slab,
 # after dropping caches) comes back to what it was after the first one (a
-# warm-up, which the kernel's first-use allocations may keep). Then, with
-# no vif left, the module unloads and leaves nothing (no module, no vif
+# warm-up, which the kernel's first-use allocations may keep). A guest's
+# vif unbound from the driver and bound again while the guest stays
+# connected goes on where it was. Then, with no vif left, the module unloads and leaves nothing (no module, no vif
 # driver, no backend directory), loads again (the same copy as before) and
 # serves a new guest.
 set -euo pipefail
@@ -116,6 +117,67 @@ if [[ $((slab1 - slab0)) -lt 512 ]]; then
 else
 	fail "dom0 unreclaimable slab back to its baseline" "$slab0 -> $slab1 kB"
 fi
+
+# --- the driver unbound and bound again, its guest connected ----------------
+# As a module reload does it: the guest's netfront stays connected, and the
+# backend, bound again, takes its rings up where they stood.  The rings'
+# indices by then lie far past a ring's size, so a backend that started
+# over from index 0 refuses them (or answers stale requests).  The
+# toolstack's hotplug script does not run again: its part (the new vif into
+# the bridge, hotplug-status) is done here by hand.
+# nb_ring_refs FRONTEND: its queues' ring references, in one line.
+nb_ring_refs() {
+	xenstore-ls "$1" 2>/dev/null | awk '$1 ~ /ring-ref$/ { printf "%s ", $3 }'
+}
+rebind() {
+	local g=nb-rebind domid vif be fe dev n=0 st refs0 refs1
+	nb_guest "$g" "$ip" 2 || return 1
+	domid=$(guest_domid "$g")
+	vif=vif$domid.0 be=$(nb_backend "$domid") fe=$(nb_frontend "$domid")
+	dev=vif-$domid-0
+	# Four streams each way, so that both queues carry traffic.
+	nb_iperf "rebind: TCP dom0 -> guest before" "$ip" 3 -P 4 || return 1
+	nb_iperf "rebind: TCP guest -> dom0 before" "$ip" 3 -P 4 -R || return 1
+	refs0=$(nb_ring_refs "$fe")
+	nb_iperf_idle "$ip" || true
+	note "rebind: $vif took $(cat "/sys/class/net/$vif/statistics/rx_packets") frames from the guest and gave it $(cat "/sys/class/net/$vif/statistics/tx_packets"): past a ring's 256 slots"
+	echo "$dev" >/sys/bus/xen-backend/drivers/vif/unbind || { fail "rebind: unbind $dev" "write refused"; return 1; }
+	if nb_vif_gone "$vif"; then
+		pass "rebind: unbinding $dev takes $vif away"
+	else
+		fail "rebind: unbinding $dev takes $vif away" "still there"
+	fi
+	st=$(xenstore-read "$fe/state")
+	if [[ $st == 4 ]]; then
+		pass "rebind: the frontend stays connected while unbound (state 4)"
+	else
+		fail "rebind: the frontend stays connected while unbound" "state $st"
+	fi
+	echo "$dev" >/sys/bus/xen-backend/drivers/vif/bind || { fail "rebind: bind $dev" "write refused"; return 1; }
+	while [[ ! -e /sys/class/net/$vif && $n -lt 50 ]]; do
+		sleep 0.2
+		n=$((n + 1))
+	done
+	ip link set "$vif" master xenbr0 up && xenstore-write "$be/hotplug-status" connected
+	if nb_xs_wait "$be/state" 4 30; then
+		pass "rebind: bound again, the backend connects (state 4)"
+	else
+		fail "rebind: bound again, the backend connects" "state $(xenstore-read "$be/state" 2>&1)"
+	fi
+	nb_iperf "rebind: TCP dom0 -> guest after" "$ip" 3
+	nb_iperf "rebind: TCP guest -> dom0 after" "$ip" 3 -R
+	nb_iperf_idle "$ip" || true
+	# The same rings: the frontend did not connect anew meanwhile.
+	st=$(xenstore-read "$fe/state") refs1=$(nb_ring_refs "$fe")
+	if [[ $st == 4 && -n $refs0 && $refs1 == "$refs0" ]]; then
+		pass "rebind: the frontend kept its connection and its rings ($refs0)"
+	else
+		fail "rebind: the frontend kept its connection and its rings" "state $st, ring refs '$refs0' before, '$refs1' after"
+	fi
+	guest_destroy "$g"
+	nb_vif_gone "$vif" || fail "rebind: $vif gone with its guest" "still there"
+}
+rebind || true
 
 # --- unload and load again ---------------------------------------------------
 live=$(build_id_live xen-netback)
