@@ -165,9 +165,17 @@ static void ctrl_work(struct work_struct *work)
 		if (notify)
 			notify_remote_via_irq(irq);
 		RING_FINAL_CHECK_FOR_REQUESTS(ring, more);
-		/* One ring's worth per event: a flood waits for the next one. */
 	} while (more && served < RING_SIZE(ring) && !READ_ONCE(vif->disabled));
 
+	/*
+	 * A ring's worth per run.  With requests left the guest sends no
+	 * event (req_event stays behind them): a fresh run goes on, the EOI
+	 * still owed, so that other work gets the CPU in between.
+	 */
+	if (more && !READ_ONCE(vif->disabled)) {
+		schedule_work(&vif->ctrl_work);
+		return;
+	}
 	xen_irq_lateeoi(irq, served ? 0 : XEN_EOI_FLAG_SPURIOUS);
 }
 
