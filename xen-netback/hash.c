@@ -268,7 +268,9 @@ bool xnb_hash_skb(struct xnb_vif *vif, struct sk_buff *skb, u32 *hash,
 		return false;
 	if (!skb_flow_dissect_flow_keys(skb, &fk, 0))
 		return false;
-	tcp = fk.basic.ip_proto == IPPROTO_TCP;
+	/* A fragment's ports are not its own: it hashes as plain IP. */
+	tcp = fk.basic.ip_proto == IPPROTO_TCP &&
+	      !(fk.control.flags & FLOW_DIS_IS_FRAGMENT);
 	if (fk.basic.n_proto == htons(ETH_P_IP)) {
 		memcpy(buf, &fk.addrs.v4addrs.src, 4);
 		memcpy(buf + 4, &fk.addrs.v4addrs.dst, 4);
