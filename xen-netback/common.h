@@ -237,7 +237,7 @@ void xnb_vif_fatal(struct xnb_vif *vif, const char *why);
 void xnb_vif_update_features(struct xnb_vif *vif);
 void xnb_vif_update_carrier(struct xnb_vif *vif);
 bool xnb_mcast_allowed(struct xnb_vif *vif, const u8 *addr);
-void xnb_mcast_update(struct xnb_vif *vif, u8 type, const u8 *addr);
+bool xnb_mcast_update(struct xnb_vif *vif, u8 type, const u8 *addr);
 void xnb_mcast_clear(struct xnb_vif *vif);
 
 /* hash.c: control ring */

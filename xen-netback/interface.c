@@ -222,24 +222,31 @@ bool xnb_mcast_allowed(struct xnb_vif *vif, const u8 *addr)
 	return found;
 }
 
-void xnb_mcast_update(struct xnb_vif *vif, u8 type, const u8 *addr)
+/* False when an address to add finds the list full: the guest is told. */
+bool xnb_mcast_update(struct xnb_vif *vif, u8 type, const u8 *addr)
 {
+	bool full = false;
 	unsigned int i;
 
 	if (!is_multicast_ether_addr(addr))
-		return;
+		return true;
 	spin_lock_bh(&vif->mcast_lock);
 	for (i = 0; i < vif->nr_mcast; i++)
 		if (ether_addr_equal(vif->mcast[i], addr))
 			break;
 	if (type == XEN_NETIF_EXTRA_TYPE_MCAST_ADD) {
-		if (i == vif->nr_mcast && vif->nr_mcast < XNB_MCAST_MAX)
+		full = i == vif->nr_mcast && vif->nr_mcast == XNB_MCAST_MAX;
+		if (i == vif->nr_mcast && !full)
 			ether_addr_copy(vif->mcast[vif->nr_mcast++], addr);
 	} else if (i < vif->nr_mcast) {
 		vif->nr_mcast--;
 		ether_addr_copy(vif->mcast[i], vif->mcast[vif->nr_mcast]);
 	}
 	spin_unlock_bh(&vif->mcast_lock);
+	if (full)
+		net_info_ratelimited("%s: multicast filter full (%u groups)\n",
+				     vif->dev->name, XNB_MCAST_MAX);
+	return !full;
 }
 
 void xnb_mcast_clear(struct xnb_vif *vif)

@@ -318,8 +318,9 @@ static int tx_round(struct xnb_queue *q, int budget, bool *again)
 		if (it->pkt.verdict == XNB_TX_DROP) {
 			tx_drop(q, it, it->pkt.why);
 		} else if (it->pkt.verdict == XNB_TX_CONTROL) {
-			xnb_mcast_update(vif, it->pkt.mcast_type,
-					 it->pkt.mcast_addr);
+			if (!xnb_mcast_update(vif, it->pkt.mcast_type,
+					      it->pkt.mcast_addr))
+				it->status = XEN_NETIF_RSP_ERROR;
 		} else {
 			if (nops + 3 * it->pkt.nr_data > XNB_TX_COPY_OPS) {
 				*again = true;

@@ -64,7 +64,9 @@
  *             "joined" (dom0 sends to it and to 03:99:00:00:00:02), then
  *             MCAST_DEL and step "left" (dom0 sends again); RESULT add=,
  *             del= (tx statuses), g1= g2= (frames of each group seen
- *             while joined), g1del= g2del= (after the DEL), bcast=
+ *             while joined), g1del= g2del= (after the DEL), bcast=; then
+ *             64 more groups added, fill= of them answered OKAY, and a
+ *             65th, over= its status
  *   garbage SEED  random bytes in every tx request (half of them with a
  *             valid data grant), req_prod random within the ring or
  *             beyond it; then up to 4 probes, step "judge" (dom0 looks at
@@ -920,7 +922,7 @@ static int stepped(int argc, char **argv)
 		step("stalling");
 		printf("RESULT attack=%s rx=%lu\n", a, rx_seen);
 	} else if (!strcmp(a, "mcast")) {
-		int add, del;
+		int add, del, fill = 0, over = 999, i;
 		unsigned long g1, g2;
 
 		want_mcast = 1;
@@ -935,8 +937,16 @@ static int stepped(int argc, char **argv)
 		del = mcast_req(XEN_NETIF_EXTRA_TYPE_MCAST_DEL, group1);
 		step("left");
 		linger(3);
-		printf("RESULT attack=mcast add=%d del=%d g1=%lu g2=%lu g1del=%lu g2del=%lu bcast=%lu\n",
-		       add, del, g1, g2, rx_g1 - g1, rx_g2 - g2, rx_bcast);
+		/* The filter's 64 groups (netif.h's limit in-tree), then one more. */
+		for (i = 0; i <= 64; i++) {
+			uint8_t g[6] = { 0x03, 0x98, 0, 0, 0, (uint8_t)i };
+
+			over = mcast_req(XEN_NETIF_EXTRA_TYPE_MCAST_ADD, g);
+			if (i < 64 && over == NETIF_RSP_OKAY)
+				fill++;
+		}
+		printf("RESULT attack=mcast add=%d del=%d g1=%lu g2=%lu g1del=%lu g2del=%lu bcast=%lu fill=%d over=%d\n",
+		       add, del, g1, g2, rx_g1 - g1, rx_g2 - g2, rx_bcast, fill, over);
 	} else if (!strcmp(a, "rxflip") || !strcmp(a, "rxflip-split")) {
 		unsigned int flips, ms, rsp;
 

@@ -215,6 +215,12 @@ if finish mcast; then
 	else
 		fail "mcast: after MCAST_DEL the group is filtered" "$(field g1del) of $G1, $(field g2del) of $G2 arrived"
 	fi
+	# The filter holds 64 groups (in-tree too); a 65th is refused.
+	if [[ $(field fill) == 64 && $(field over) == -1 ]]; then
+		pass "mcast: 64 groups added answered OKAY, a 65th ERROR"
+	else
+		fail "mcast: 64 groups added answered OKAY, a 65th ERROR" "$(field fill) OKAY of 64, the 65th $(field over)"
+	fi
 fi
 
 # --- XSA-39: garbage on the tx ring ------------------------------------------
