@@ -612,8 +612,9 @@ void xnb_vif_stop(struct xnb_vif *vif)
 	/* No transmitter still looks at the queues. */
 	synchronize_net();
 	vif->queues = NULL;
-	atomic_set(&vif->stalled_queues, 0);
 	xnb_queues_free(queues, nr);
+	/* Only now: a receive thread may count a stall until it stops. */
+	atomic_set(&vif->stalled_queues, 0);
 	xnb_mcast_clear(vif);
 	WRITE_ONCE(vif->disabled, false);
 }
