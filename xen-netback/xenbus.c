@@ -188,12 +188,29 @@ static void unwatch(struct xenbus_watch *w)
 	w->node = NULL;
 }
 
+/* The frontend's XDP headroom, which it may change while connected. */
+static void read_xdp_headroom(struct backend *be)
+{
+	struct xenbus_device *dev = be->dev;
+	unsigned int headroom;
+
+	headroom = xnb_provides_xdp_headroom ?
+		   xenbus_read_unsigned(dev->otherend, "xdp-headroom", 0) : 0;
+	/* The first receive slot must keep room for data. */
+	if (headroom > XEN_NETIF_MAX_XDP_HEADROOM ||
+	    headroom >= XEN_PAGE_SIZE - ETH_HLEN) {
+		xenbus_dev_error(dev, -EINVAL, "xdp-headroom %u ignored",
+				 headroom);
+		headroom = 0;
+	}
+	WRITE_ONCE(be->vif->xdp_headroom, headroom);
+}
+
 static int read_features(struct backend *be)
 {
 	struct xenbus_device *dev = be->dev;
 	struct xnb_vif *vif = be->vif;
 	const char *fe = dev->otherend;
-	unsigned int headroom;
 
 	if (!xenbus_read_unsigned(fe, "request-rx-copy", 0)) {
 		xenbus_dev_fatal(dev, -EOPNOTSUPP,
@@ -209,16 +226,7 @@ static int read_features(struct backend *be)
 					      0);
 	vif->mcast_filter = xenbus_read_unsigned(fe,
 						 "request-multicast-control", 0);
-	headroom = xnb_provides_xdp_headroom ?
-		   xenbus_read_unsigned(fe, "xdp-headroom", 0) : 0;
-	/* The first receive slot must keep room for data. */
-	if (headroom > XEN_NETIF_MAX_XDP_HEADROOM ||
-	    headroom >= XEN_PAGE_SIZE - ETH_HLEN) {
-		xenbus_dev_error(dev, -EINVAL, "xdp-headroom %u ignored",
-				 headroom);
-		headroom = 0;
-	}
-	WRITE_ONCE(vif->xdp_headroom, headroom);
+	read_xdp_headroom(be);
 	return 0;
 }
 
@@ -354,17 +362,27 @@ static void frontend_changed(struct xenbus_device *dev,
 
 	switch (state) {
 	case XenbusStateInitialising:
-		/* A frontend starting over after it closed. */
-		if (dev->state == XenbusStateClosed)
-			xenbus_switch_state(dev, XenbusStateInitWait);
+		/*
+		 * A frontend starting over, after a close or without one (a
+		 * guest kernel kexec'd, its driver reloaded): the old rings
+		 * go, as in-tree.
+		 */
+		if (dev->state == XenbusStateInitWait && !be->connected)
+			break;
+		/* Connected but still waiting for the hotplug script too. */
+		backend_disconnect(be);
+		xenbus_switch_state(dev, XenbusStateInitWait);
 		break;
 	case XenbusStateInitialised:
 	case XenbusStateReconfigured:
 		break;
 	case XenbusStateReconfiguring:
-		/* netfront changes its XDP headroom this way. */
+		/*
+		 * netfront changes its XDP headroom this way; the features
+		 * the connection was set up with stay (as in-tree).
+		 */
 		if (be->connected)
-			read_features(be);
+			read_xdp_headroom(be);
 		xenbus_switch_state(dev, XenbusStateReconfigured);
 		break;
 	case XenbusStateConnected:
