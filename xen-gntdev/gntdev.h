@@ -43,7 +43,8 @@ struct gntdev_file {
 
 struct gntdev_unmap_notify {
 	u32 flags;			/* UNMAP_NOTIFY_* still to do */
-	unsigned int offset;		/* byte to clear, from the map's start */
+	unsigned int page;		/* byte to clear: the map's page, */
+	unsigned int byte;		/* and the byte in it */
 	evtchn_port_t port;		/* held with evtchn_get() while set */
 };
 
@@ -112,7 +113,7 @@ void gntdev_teardown_exit(void);
 void gntdev_unmap_user_range(struct gntdev_map *map, unsigned int first,
 			     unsigned int n, bool may_block);
 bool gntdev_kmap_slot(struct gntdev_map *map, unsigned int i);
-int gntdev_set_notify(struct gntdev_map *map, u32 action, unsigned int offset,
+int gntdev_set_notify(struct gntdev_map *map, u32 action, u64 offset,
 		      evtchn_port_t port);
 
 /* gntdev_mmap.c */

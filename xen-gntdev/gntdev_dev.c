@@ -8,6 +8,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <xen/events.h>
 #include <xen/xen.h>
 
 #include "gntdev.h"
@@ -116,6 +117,13 @@ static long gntdev_ioctl_notify(struct gntdev_file *f,
 
 	if (copy_from_user(&op, uarg, sizeof(op)))
 		return -EFAULT;
+	/* The request itself first, as in-tree: EINVAL before ENOENT. */
+	if (op.action & ~(UNMAP_NOTIFY_CLEAR_BYTE | UNMAP_NOTIFY_SEND_EVENT))
+		return -EINVAL;
+	/* Held so the port outlives its evtchn file until we notify. */
+	if ((op.action & UNMAP_NOTIFY_SEND_EVENT) &&
+	    evtchn_get(op.event_channel_port))
+		return -EINVAL;
 
 	mutex_lock(&f->lock);
 	map = gntdev_map_find_page(f, op.index >> PAGE_SHIFT);
@@ -123,6 +131,8 @@ static long gntdev_ioctl_notify(struct gntdev_file *f,
 		err = gntdev_set_notify(map, op.action,
 					op.index - (map->index << PAGE_SHIFT),
 					op.event_channel_port);
+	else if (op.action & UNMAP_NOTIFY_SEND_EVENT)
+		evtchn_put(op.event_channel_port);
 	mutex_unlock(&f->lock);
 	return err;
 }

@@ -118,7 +118,7 @@ struct gntdev_map *gntdev_map_create(unsigned int count)
 					 size_mul(count, per_grant)),
 				size_mul(nkernel, sizeof(*map->kmap_ops) +
 						  sizeof(*map->kunmap_ops))),
-		       GFP_KERNEL);
+		       GFP_KERNEL | __GFP_NOWARN); /* a raised limit: ENOMEM */
 	if (!map)
 		return NULL;
 	next = map + 1;
@@ -248,7 +248,7 @@ bool gntdev_kmap_slot(struct gntdev_map *map, unsigned int i)
 static void gntdev_notify_clear_byte(struct gntdev_map *map, unsigned int first,
 				     unsigned int n)
 {
-	unsigned int page = map->notify.offset >> PAGE_SHIFT;
+	unsigned int page = map->notify.page;
 	u8 *kaddr;
 
 	lockdep_assert_held(&map->lock);
@@ -267,7 +267,7 @@ static void gntdev_notify_clear_byte(struct gntdev_map *map, unsigned int first,
 	    map->unmap_ops[page].handle == INVALID_GRANT_HANDLE)
 		return;
 	kaddr = page_address(map->pages[page]);
-	kaddr[offset_in_page(map->notify.offset)] = 0;
+	kaddr[map->notify.byte] = 0;
 }
 
 /* Slot @i is mapped for the user, and for the kernel if @kmapped. */
@@ -675,25 +675,28 @@ int gntdev_map_user(struct gntdev_map *map, struct vm_area_struct *vma)
 	return err;
 }
 
-int gntdev_set_notify(struct gntdev_map *map, u32 action, unsigned int offset,
+/*
+ * @offset: the byte's, from the map's start (within the map).  With
+ * UNMAP_NOTIFY_SEND_EVENT the caller holds @port (evtchn_get()), which
+ * this takes over, also when it fails.
+ */
+int gntdev_set_notify(struct gntdev_map *map, u32 action, u64 offset,
 		      evtchn_port_t port)
 {
 	struct gntdev_unmap_notify old;
 
-	if (action & ~(UNMAP_NOTIFY_CLEAR_BYTE | UNMAP_NOTIFY_SEND_EVENT))
+	if ((action & UNMAP_NOTIFY_CLEAR_BYTE) && map->mmapped &&
+	    map->readonly) {
+		if (action & UNMAP_NOTIFY_SEND_EVENT)
+			evtchn_put(port);
 		return -EINVAL;
-	if ((action & UNMAP_NOTIFY_CLEAR_BYTE) && map->mmapped && map->readonly)
-		return -EINVAL;
-	if (action & UNMAP_NOTIFY_SEND_EVENT) {
-		/* Held so the port outlives its evtchn file until we notify. */
-		if (evtchn_get(port))
-			return -EINVAL;
 	}
 
 	spin_lock(&map->lock);
 	old = map->notify;
 	map->notify.flags = action;
-	map->notify.offset = offset;
+	map->notify.page = offset >> PAGE_SHIFT;
+	map->notify.byte = offset_in_page(offset);
 	map->notify.port = port;
 	spin_unlock(&map->lock);
 

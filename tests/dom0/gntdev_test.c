@@ -864,6 +864,9 @@ static void test_errors(void)
 		     unmap_index(fd, index, 3), ENOENT);
 	expect_errno("SET_UNMAP_NOTIFY of an index no map has (in-tree: ENOENT)",
 		     set_notify(fd, 1ULL << 30, UNMAP_NOTIFY_CLEAR_BYTE, 0), ENOENT);
+	/* The request is judged before the index, as in-tree. */
+	expect_errno("SET_UNMAP_NOTIFY with an unknown flag, of an index no map has (in-tree: EINVAL)",
+		     set_notify(fd, 1ULL << 30, 0x4, 0), EINVAL);
 
 	/* A port number nobody has bound: bind one, then let it go. */
 	efd = open("/dev/xen/evtchn", O_RDWR);
@@ -873,6 +876,9 @@ static void test_errors(void)
 		xioctl(efd, IOCTL_EVTCHN_UNBIND, &un);
 		expect_errno("SET_UNMAP_NOTIFY SEND_EVENT to an unbound port (in-tree: EINVAL)",
 			     set_notify(fd, index, UNMAP_NOTIFY_SEND_EVENT, port),
+			     EINVAL);
+		expect_errno("SET_UNMAP_NOTIFY SEND_EVENT to an unbound port, of an index no map has (in-tree: EINVAL)",
+			     set_notify(fd, 1ULL << 30, UNMAP_NOTIFY_SEND_EVENT, port),
 			     EINVAL);
 	} else {
 		report(0, "a free event channel port", "got %d", port);
