@@ -318,8 +318,12 @@ static long gntdev_exp_wait_released(struct gntdev_file *f,
 		dma_buf_put(open_buf);
 	if (!e)
 		return -ENOENT;
-	left = wait_for_completion_interruptible_timeout(&e->released,
-							 msecs_to_jiffies(op.wait_to_ms));
+	/*
+	 * Signals do not end the wait, as in-tree: a restarted call would
+	 * wait its whole time again.  A fatal one does, so it can be killed.
+	 */
+	left = wait_for_completion_killable_timeout(&e->released,
+						    msecs_to_jiffies(op.wait_to_ms));
 	kref_put(&e->ref, gntdev_exp_free);
 	if (left < 0)
 		return left;
