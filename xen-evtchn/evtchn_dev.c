@@ -124,8 +124,9 @@ static __poll_t evtchn_poll(struct file *file, poll_table *wait)
 	spin_lock_irq(&f->ring_lock);
 	if (evtchn_ring_pending(&f->ring))
 		mask |= EPOLLIN | EPOLLRDNORM;
+	/* Only the error, as in-tree: what is queued must be RESET first. */
 	if (f->ring.overflow)
-		mask |= EPOLLERR;
+		mask = EPOLLERR;
 	spin_unlock_irq(&f->ring_lock);
 
 	return mask;

@@ -403,7 +403,8 @@ static void test_overflow_and_reset(void)
 	rc = read_port(fa);
 	expect_errno("read after ring overflow is EFBIG", rc, EFBIG);
 	ev = poll_events(fa, 0);
-	report(ev & POLLERR, "poll reports POLLERR after overflow", "revents %#x", ev);
+	report(ev == POLLERR, "poll reports POLLERR alone after overflow (as in-tree)",
+	       "revents %#x", ev);
 
 	rc = xioctl(fa, IOCTL_EVTCHN_RESET, NULL);
 	report(rc == 0, "RESET", "rc %d", rc);
