@@ -788,7 +788,7 @@ static int mcast_req(uint8_t type, const uint8_t *addr)
 	RING_PUSH_REQUESTS(&tx);
 	kick();
 	collect(from, from + 1, 3, st, sizeof(st));
-	return st[0] == '-' ? 999 : atoi(st);
+	return !strcmp(st, "-") ? 999 : atoi(st);
 }
 
 /* ---- rx req_prod back and forth (XSA-332) ---- */
@@ -914,7 +914,7 @@ static int stepped(int argc, char **argv)
 		collect(from, from + 1, 3, pr, sizeof(pr));
 		step("probed");
 		printf("RESULT attack=ctrl%s probe=%s\n", res,
-		       pr[0] == '-' ? "none" : atoi(pr) == NETIF_RSP_OKAY ? "okay" : "error");
+		       !strcmp(pr, "-") ? "none" : atoi(pr) == NETIF_RSP_OKAY ? "okay" : "error");
 	} else if (!strcmp(a, "rxstall0") || !strcmp(a, "rxstall1")) {
 		connect_backend();
 		if (a[7] == '1')
@@ -967,7 +967,7 @@ static int stepped(int argc, char **argv)
 		collect(from, from + 1, 3, pr, sizeof(pr));
 		printf("RESULT attack=%s flips=%u ms=%u rsp=%u rx=%lu big=%lu probe=%s\n",
 		       a, flips, ms, rsp, rx_seen, rx_big,
-		       pr[0] == '-' ? "none" : atoi(pr) == NETIF_RSP_OKAY ? "okay" : "error");
+		       !strcmp(pr, "-") ? "none" : atoi(pr) == NETIF_RSP_OKAY ? "okay" : "error");
 	} else if (!strcmp(a, "garbage") && argc == 4) {
 		unsigned int answered, tries;
 		RING_IDX prod;
@@ -984,7 +984,7 @@ static int stepped(int argc, char **argv)
 		}
 		o += snprintf(res + o, sizeof(res) - o, " seed=%s prod=%u answered=%u probe=%s tries=%u",
 			      argv[3], prod, answered,
-			      pr[0] == '-' ? "none" : atoi(pr) == NETIF_RSP_OKAY ? "okay" : "error",
+			      !strcmp(pr, "-") ? "none" : atoi(pr) == NETIF_RSP_OKAY ? "okay" : "error",
 			      tries > 4 ? 4 : tries);
 		step("judge");
 		printf("RESULT attack=garbage%s\n", res);
@@ -1056,7 +1056,7 @@ int main(int argc, char **argv)
 		kick();
 	}
 	collect(from, from + 1, 3, pr, sizeof(pr));
-	if (pr[0] == '-')
+	if (!strcmp(pr, "-"))
 		verdict = "none";
 	else
 		verdict = atoi(pr) == NETIF_RSP_OKAY ? "okay" : "error";
