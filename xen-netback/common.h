@@ -38,6 +38,8 @@
 #define XNB_RX_COPY_OPS		(2 * XNB_RX_RING_SIZE)
 /* Bytes queued for a guest before its queue is stopped. */
 #define XNB_RX_QUEUE_BYTES	(XNB_RX_RING_SIZE / 2 * XEN_PAGE_SIZE)
+/* Frames up to this size into an idle queue are copied by the sender. */
+#define XNB_RX_NOW_BYTES	256
 
 /* Frame and GSO limits: 64 KiB of IP payload, less the VLAN header. */
 #define XNB_MAX_MTU		(65535 - VLAN_ETH_HLEN)
@@ -149,6 +151,7 @@ struct xnb_queue {
 	unsigned int rx_queue_bytes;	/* under rx_queue.lock */
 	struct task_struct *rx_task;
 	wait_queue_head_t rx_wq;
+	unsigned long rx_busy;		/* XNB_RX_BUSY: one copier at a time */
 	struct gnttab_copy *rx_copy;
 	struct xnb_rx_meta *rx_meta;
 	struct xnb_rx_item *rx_items;
@@ -162,6 +165,7 @@ struct xnb_queue {
 };
 
 #define XNB_EOI_TX	0	/* NAPI owes the tx event channel its EOI */
+#define XNB_RX_BUSY	0	/* the thread or a sender fills the rx ring */
 
 /* One virtual interface: a net device and the guest's queues. */
 struct xnb_vif {

@@ -4,6 +4,7 @@
  * per-queue list until the guest has posted enough buffers; a kernel
  * thread per queue grant-copies them into those buffers in batches and
  * answers each request in its own ring slot (netfront relies on that).
+ * A small frame into an idle queue is copied by its sender instead.
  * A guest that stops posting buffers costs dom0 a bounded queue: frames
  * expire after rx_drain_timeout_msecs, and after rx_stall_timeout_msecs
  * the carrier goes off until the guest catches up.
@@ -47,38 +48,6 @@ void xnb_rx_free(struct xnb_queue *q)
 static struct netdev_queue *rx_txq(struct xnb_queue *q)
 {
 	return netdev_get_tx_queue(q->vif->dev, q->id);
-}
-
-/* Called by ndo_start_xmit: queue a frame for the guest. */
-netdev_tx_t xnb_rx_enqueue(struct xnb_queue *q, struct sk_buff *skb)
-{
-	unsigned long flags;
-	bool drop = false;
-
-	XNB_RX_CB(skb)->expires = jiffies +
-		msecs_to_jiffies(xnb_rx_drain_timeout_msecs);
-	/* A frontend that set up hashing gets each frame's hash. */
-	XNB_RX_CB(skb)->has_hash = xnb_hash_skb(q->vif, skb,
-						&XNB_RX_CB(skb)->hash,
-						&XNB_RX_CB(skb)->hash_type);
-	spin_lock_irqsave(&q->rx_queue.lock, flags);
-	/* Past twice the limit the stack ignored a stopped queue. */
-	if (q->rx_queue_bytes > 2 * XNB_RX_QUEUE_BYTES) {
-		drop = true;
-	} else {
-		__skb_queue_tail(&q->rx_queue, skb);
-		q->rx_queue_bytes += skb->len;
-		if (q->rx_queue_bytes > XNB_RX_QUEUE_BYTES)
-			netif_tx_stop_queue(rx_txq(q));
-	}
-	spin_unlock_irqrestore(&q->rx_queue.lock, flags);
-	if (drop) {
-		q->stats->rx_dropped++;
-		dev_kfree_skb_any(skb);
-	} else {
-		wake_up(&q->rx_wq);
-	}
-	return NETDEV_TX_OK;
 }
 
 static struct sk_buff *rx_dequeue(struct xnb_queue *q)
@@ -439,6 +408,70 @@ static unsigned int rx_round(struct xnb_queue *q, unsigned int *need)
 	return used;
 }
 
+/* The ring is ours to fill: the thread's or one sender's, not both. */
+static bool rx_claim(struct xnb_queue *q)
+{
+	return !test_and_set_bit_lock(XNB_RX_BUSY, &q->rx_busy);
+}
+
+static void rx_release(struct xnb_queue *q)
+{
+	clear_bit_unlock(XNB_RX_BUSY, &q->rx_busy);
+	smp_mb__after_atomic(); /* free before the queue is looked at again */
+}
+
+/*
+ * A small frame that found the queue empty goes to the guest from the
+ * sender's context: an echo or a TCP ACK then costs dom0 no wake-up of
+ * the thread (on a PV dom0 often an IPI and a vCPU leaving idle).  Only
+ * when the ring is free and the frame is not one of a batch (the thread
+ * batches those).  Returns whether the thread has nothing to do.
+ */
+static bool rx_deliver_now(struct xnb_queue *q)
+{
+	unsigned int need;
+
+	if (netdev_xmit_more() || READ_ONCE(q->vif->disabled) || !rx_claim(q))
+		return false;
+	rx_round(q, &need);
+	rx_release(q);
+	return !rx_peek(q);
+}
+
+/* Called by ndo_start_xmit: queue a frame for the guest. */
+netdev_tx_t xnb_rx_enqueue(struct xnb_queue *q, struct sk_buff *skb)
+{
+	bool small = skb->len <= XNB_RX_NOW_BYTES && !skb_is_gso(skb);
+	unsigned long flags;
+	bool drop = false, alone = false;
+
+	XNB_RX_CB(skb)->expires = jiffies +
+		msecs_to_jiffies(xnb_rx_drain_timeout_msecs);
+	/* A frontend that set up hashing gets each frame's hash. */
+	XNB_RX_CB(skb)->has_hash = xnb_hash_skb(q->vif, skb,
+						&XNB_RX_CB(skb)->hash,
+						&XNB_RX_CB(skb)->hash_type);
+	spin_lock_irqsave(&q->rx_queue.lock, flags);
+	/* Past twice the limit the stack ignored a stopped queue. */
+	if (q->rx_queue_bytes > 2 * XNB_RX_QUEUE_BYTES) {
+		drop = true;
+	} else {
+		__skb_queue_tail(&q->rx_queue, skb);
+		alone = skb_queue_len(&q->rx_queue) == 1;
+		q->rx_queue_bytes += skb->len;
+		if (q->rx_queue_bytes > XNB_RX_QUEUE_BYTES)
+			netif_tx_stop_queue(rx_txq(q));
+	}
+	spin_unlock_irqrestore(&q->rx_queue.lock, flags);
+	if (drop) {
+		q->stats->rx_dropped++;
+		dev_kfree_skb_any(skb);
+	} else if (!(small && alone && rx_deliver_now(q))) {
+		wake_up(&q->rx_wq);
+	}
+	return NETDEV_TX_OK;
+}
+
 /* Drop frames at the head that waited longer than the drain timeout. */
 static void rx_expire(struct xnb_queue *q)
 {
@@ -500,8 +533,12 @@ static bool rx_ready(struct xnb_queue *q, unsigned int need)
 {
 	if (kthread_should_stop())
 		return true;
-	if (READ_ONCE(q->vif->disabled))
+	/* A sender filling the ring wakes us if it leaves frames. */
+	if (test_bit(XNB_RX_BUSY, &q->rx_busy))
 		return false;
+	/* Frames a disabled vif still holds are ours to drop. */
+	if (READ_ONCE(q->vif->disabled))
+		return rx_peek(q);
 	if (need)
 		return rx_posted(q) >= need;
 	return rx_peek(q);
@@ -556,8 +593,11 @@ int xnb_rx_thread(void *data)
 						 timeout);
 		if (kthread_should_stop())
 			break;
+		if (!rx_claim(q))
+			continue;
 		if (READ_ONCE(q->vif->disabled)) {
 			xnb_rx_purge(q);
+			rx_release(q);
 			need = 0;
 			continue;
 		}
@@ -572,6 +612,7 @@ int xnb_rx_thread(void *data)
 		if (!rx_peek(q))
 			need = 0;
 		rx_check_stall(q, need);
+		rx_release(q);
 		cond_resched();
 	}
 	return 0;
