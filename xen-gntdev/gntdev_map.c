@@ -394,38 +394,66 @@ static bool gntdev_teardown_busy(struct gntdev_map *map)
 	return false;
 }
 
+/*
+ * Drop from map->pages, keeping their order, the pages whose teardown op
+ * did not end GNTST_okay; returns how many are left.  teardown_pages[]
+ * holds the collected pages in the same order, so one pass pairs them up.
+ */
+static unsigned int gntdev_keep_unmapped_pages(struct gntdev_map *map)
+{
+	unsigned int i, t = 0, kept = 0;
+
+	for (i = 0; i < map->count; i++) {
+		struct page *page = map->pages[i];
+
+		if (t < map->teardown_count && map->teardown_pages[t] == page &&
+		    map->teardown_ops[t++].status != GNTST_okay)
+			continue;
+		map->pages[kept++] = page;
+	}
+	return kept;
+}
+
 /* Unmap the collected grants, whose pages nothing else holds, and free. */
 static void gntdev_teardown_finish(struct gntdev_map *map)
 {
-	unsigned int i, step, unmapped = 0;
+	struct gnttab_unmap_grant_ref *ops = map->teardown_ops;
+	unsigned int i, j, step, unmapped = 0, leaked = 0;
 	int err = 0, ret;
-	bool ok;
 
 	/* Every chunk, whatever one before it did: a grant left is a leak. */
 	for (i = 0; i < map->teardown_count; i += step) {
 		step = min(map->teardown_count - i, GNTDEV_CHUNK);
-		ret = gnttab_unmap_refs(map->teardown_ops + i, NULL,
-					map->teardown_pages + i, step);
+		ret = gnttab_unmap_refs(ops + i, NULL, map->teardown_pages + i,
+					step);
+		for (j = i; j < i + step; j++) {
+			if (ops[j].status == GNTST_okay)
+				unmapped++;
+			/*
+			 * A failed call may have stopped before putting its
+			 * pages back to ordinary ones: none of them is reused.
+			 */
+			if (ret)
+				ops[j].status = GNTST_general_error;
+			if (ops[j].status != GNTST_okay)
+				leaked++;
+		}
 		if (ret && !err)
 			err = ret;
 		cond_resched();
-	}
-	ok = !err;
-	for (i = 0; i < map->teardown_count; i++) {
-		if (map->teardown_ops[i].status == GNTST_okay)
-			unmapped++;
-		else
-			ok = false;
 	}
 	atomic_sub(unmapped, &gntdev_stat_mapped);
 	/*
 	 * A frame Xen would not unmap is still foreign: its page must never
 	 * be reused, so it is leaked, loudly, rather than handed out again.
+	 * The map's other pages go back to the balloon.
 	 */
-	if (!ok)
-		pr_err("unmapping %u grants failed (%d); their pages are leaked\n",
-		       map->teardown_count, err);
-	gntdev_map_free(map, ok);
+	if (leaked) {
+		pr_err("%u of %u grants would not unmap (%d); their pages are leaked\n",
+		       leaked, map->teardown_count, err);
+		map->count = gntdev_keep_unmapped_pages(map);
+	}
+	gntdev_map_free(map, true);
 }
 
 static void gntdev_teardown_retry(struct work_struct *work)
