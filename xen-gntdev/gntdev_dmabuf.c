@@ -398,6 +398,17 @@ static void gntdev_imp_retry(struct work_struct *work)
 }
 
 /*
+ * Whether @page holds a grant mapping (another gntdev map's, say): on PV
+ * its frame is not dom0's, so bfn_to_pfn() already failed; elsewhere the
+ * page looks like any other and only its flag tells.  A page of a compound
+ * one never is (grant-mapped pages are single ballooned pages).
+ */
+static bool gntdev_page_is_foreign(struct page *page)
+{
+	return !xen_pv_domain() && !PageCompound(page) && PageForeign(page);
+}
+
+/*
  * The frame of each page of the mapped buffer, from its DMA addresses
  * (the gntdev device maps 1:1 onto bus frames), into @frames; the buffer
  * is exactly @count whole pages.
@@ -434,7 +445,7 @@ static int gntdev_imp_frames(struct gntdev_dmabuf_imp *imp, xen_pfn_t *frames)
 		bus = dma_to_phys(dev, sg_page_iter_dma_address(&it));
 		/* Only dom0's own frames can be granted (not a foreign map's). */
 		pfn = bfn_to_pfn(XEN_PFN_DOWN(bus));
-		if (!pfn_valid(pfn))
+		if (!pfn_valid(pfn) || gntdev_page_is_foreign(pfn_to_page(pfn)))
 			return -EOPNOTSUPP;
 		frames[n++] = pfn_to_gfn(pfn);
 	}
