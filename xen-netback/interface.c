@@ -33,7 +33,8 @@ static netdev_tx_t vif_start_xmit(struct sk_buff *skb, struct net_device *dev)
 		goto drop;
 	return xnb_rx_enqueue(&vif->queues[qid], skb);
 drop:
-	dev->stats.tx_dropped++;
+	/* Per-CPU: senders on several queues may drop at once. */
+	dev_core_stats_tx_dropped_inc(dev);
 	dev_kfree_skb_any(skb);
 	return NETDEV_TX_OK;
 }

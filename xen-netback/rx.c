@@ -464,7 +464,8 @@ netdev_tx_t xnb_rx_enqueue(struct xnb_queue *q, struct sk_buff *skb)
 	}
 	spin_unlock_irqrestore(&q->rx_queue.lock, flags);
 	if (drop) {
-		q->stats->rx_dropped++;
+		/* Not q->stats: the ring's owner may be counting there now. */
+		dev_core_stats_tx_dropped_inc(q->vif->dev);
 		dev_kfree_skb_any(skb);
 	} else if (!(small && alone && rx_deliver_now(q))) {
 		wake_up(&q->rx_wq);
