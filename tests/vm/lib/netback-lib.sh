@@ -152,6 +152,16 @@ nb_vif_gone() {
 	[[ ! -e /sys/class/net/$1 ]]
 }
 
+# nb_udp_rcvbuf_errors: UDP datagrams (IPv4 and IPv6) dom0's sockets
+# have dropped for a full receive buffer since boot.
+nb_udp_rcvbuf_errors() {
+	local v4 v6
+	v4=$(awk '$1 == "Udp:" { if (n++) print $col; else for (i = 2; i <= NF; i++)
+		if ($i == "RcvbufErrors") col = i }' /proc/net/snmp)
+	v6=$(awk '$1 == "Udp6RcvbufErrors" { print $2 }' /proc/net/snmp6 2>/dev/null)
+	echo $((${v4:-0} + ${v6:-0}))
+}
+
 # nb_iperf WHAT IP SECS [iperf3 options...]: one iperf3 run from dom0 to
 # the server at IP (-R: the server sends). Passes if the receiver got at
 # least NB_IPERF_MIN_MBPS (TCP) or NB_UDP_MIN_MBPS with under
@@ -173,16 +183,29 @@ if [[ ${VM_DEBUG:-0} -ne 0 ]]; then
 	NB_IPERF_MIN_MBPS=2
 	NB_UDP_MIN_MBPS=0.6
 fi
+# With -R the loss is judged without the datagrams dom0's own socket
+# dropped for a full buffer: a slow dom0 receiver, not the vif (a debug
+# dom0 lost 57 % in 51 on 2026-12-07; in the next run 1588 datagrams of
+# its 50 % were its socket's, a few more than iperf3 counted lost).
 NB_UDP_MAX_LOSS=50
 nb_iperf() {
-	local what=$1 ip=$2 secs=$3 json bps bytes lost
+	local what=$1 ip=$2 secs=$3 json bps bytes lost sock0 sock=0 dropped=
 	shift 3
 	NB_MBPS=0
+	sock0=$(nb_udp_rcvbuf_errors)
 	json=$(timeout $((secs + 30)) iperf3 -c "$ip" -t "$secs" -J "$@" 2>&1)
 	if [[ " $* " == *" -u "* ]]; then
 		bytes=$(jq -r '.end.sum.bytes // 0' <<<"$json" 2>/dev/null)
 		bps=$(jq -r '.end.sum.bits_per_second // 0' <<<"$json" 2>/dev/null)
 		lost=$(jq -r '.end.sum.lost_percent // 100' <<<"$json" 2>/dev/null)
+		if [[ " $* " == *" -R "* ]]; then
+			sock=$(($(nb_udp_rcvbuf_errors) - sock0))
+			dropped=" besides $sock datagrams dom0's full socket dropped"
+			lost=$(jq -r --argjson s "$sock" \
+				'.end.sum | if .packets > 0 then [(.lost_packets - $s)
+				 * 100 / .packets, 0] | max else 100 end' \
+				<<<"$json" 2>/dev/null)
+		fi
 	else
 		bytes=$(jq -r '.end.sum_received.bytes // 0' <<<"$json" 2>/dev/null)
 		bps=$(jq -r '.end.sum_received.bits_per_second // 0' <<<"$json" 2>/dev/null)
@@ -194,11 +217,11 @@ nb_iperf() {
 	if [[ ${bytes:-0} =~ ^[0-9]+$ && ${bytes:-0} -gt 0 ]] &&
 		awk -v l="${lost:-100}" -v r="$NB_MBPS" -v min="$min" -v max="$NB_UDP_MAX_LOSS" \
 			'BEGIN { exit !(l < max && r >= min) }'; then
-		pass "$what: $NB_MBPS Mbit/s ($bytes bytes${lost:+, ${lost}% lost})"
+		pass "$what: $NB_MBPS Mbit/s ($bytes bytes${lost:+, ${lost}% lost}$dropped)"
 		echo "METRIC: $what: $NB_MBPS Mbit/s"
 		return 0
 	fi
-	fail "$what" "received ${bytes:-?} bytes ($NB_MBPS Mbit/s, at least $min wanted), ${lost:-?}% lost: $(jq -r '.error // empty' <<<"$json" 2>/dev/null || head -c 300 <<<"$json")"
+	fail "$what" "received ${bytes:-?} bytes ($NB_MBPS Mbit/s, at least $min wanted), ${lost:-?}% lost$dropped: $(jq -r '.error // empty' <<<"$json" 2>/dev/null || head -c 300 <<<"$json")"
 	return 1
 }
 
