@@ -449,8 +449,8 @@ static void gntdev_teardown_finish(struct gntdev_map *map)
 	 * The map's other pages go back to the balloon.
 	 */
 	if (leaked) {
-		pr_err("%u of %u grants would not unmap (%d); their pages are leaked\n",
-		       leaked, map->teardown_count, err);
+		pr_err("unmapping %u grants failed (%d): %u of their pages are leaked\n",
+		       map->teardown_count, err, leaked);
 		map->count = gntdev_keep_unmapped_pages(map);
 	}
 	gntdev_map_free(map, true);
