@@ -312,7 +312,12 @@ static unsigned int gntdev_unmap_user_slots(struct gntdev_map *map,
 	/* After Xen's unmap the p2m step may still fail: statuses decide. */
 	if (err)
 		pr_err_ratelimited("grant unmap refused: %d\n", err);
-	/* The batch holds the chosen slots in order: walk them again. */
+	/*
+	 * The batch holds the chosen slots in order: walk them again.  A
+	 * failed gnttab_unmap_refs() may have stopped before the pages' p2m
+	 * entries, so its slots keep their handles: teardown then leaks
+	 * their pages rather than reuse them.
+	 */
 	for (i = first; k && i < first + n; i++) {
 		if (!gntdev_user_slot(map, i, kmapped))
 			continue;
@@ -320,7 +325,7 @@ static unsigned int gntdev_unmap_user_slots(struct gntdev_map *map,
 		if (batch->status != GNTST_okay) {
 			pr_err_ratelimited("user unmap of grant %u failed: %d\n",
 					   map->grants[i].ref, batch->status);
-		} else {
+		} else if (!err || kmapped) {
 			map->unmap_ops[i].handle = INVALID_GRANT_HANDLE;
 			unmapped++;
 		}
@@ -395,9 +400,12 @@ static bool gntdev_teardown_busy(struct gntdev_map *map)
 }
 
 /*
- * Drop from map->pages, keeping their order, the pages whose teardown op
- * did not end GNTST_okay; returns how many are left.  teardown_pages[]
- * holds the collected pages in the same order, so one pass pairs them up.
+ * Drop from map->pages, keeping their order, the pages that must never be
+ * reused: those whose teardown op did not end GNTST_okay, and on PV those
+ * whose user mapping Xen would not remove (their unmap_ops handle stayed;
+ * gntdev_collect_mapped() cleared every other).  Returns how many are
+ * left.  teardown_pages[] holds the collected pages in map->pages' order,
+ * so one pass pairs them up.
  */
 static unsigned int gntdev_keep_unmapped_pages(struct gntdev_map *map)
 {
@@ -405,13 +413,22 @@ static unsigned int gntdev_keep_unmapped_pages(struct gntdev_map *map)
 
 	for (i = 0; i < map->count; i++) {
 		struct page *page = map->pages[i];
+		bool leak = map->unmap_ops[i].handle != INVALID_GRANT_HANDLE;
 
 		if (t < map->teardown_count && map->teardown_pages[t] == page &&
 		    map->teardown_ops[t++].status != GNTST_okay)
-			continue;
-		map->pages[kept++] = page;
+			leak = true;
+		if (!leak)
+			map->pages[kept++] = page;
 	}
 	return kept;
+}
+
+/* Free the map with every page of it that may be reused. */
+static void gntdev_map_free_kept(struct gntdev_map *map)
+{
+	map->count = gntdev_keep_unmapped_pages(map);
+	gntdev_map_free(map, true);
 }
 
 /* Unmap the collected grants, whose pages nothing else holds, and free. */
@@ -448,12 +465,10 @@ static void gntdev_teardown_finish(struct gntdev_map *map)
 	 * be reused, so it is leaked, loudly, rather than handed out again.
 	 * The map's other pages go back to the balloon.
 	 */
-	if (leaked) {
+	if (leaked)
 		pr_err("unmapping %u grants failed (%d): %u of their pages are leaked\n",
 		       map->teardown_count, err, leaked);
-		map->count = gntdev_keep_unmapped_pages(map);
-	}
-	gntdev_map_free(map, true);
+	gntdev_map_free_kept(map);
 }
 
 static void gntdev_teardown_retry(struct work_struct *work)
@@ -492,7 +507,7 @@ static void gntdev_map_teardown(struct gntdev_map *map)
 	map->teardown_count = gntdev_collect_mapped(map);
 	spin_unlock(&map->lock);
 	if (!map->teardown_count) {
-		gntdev_map_free(map, true);
+		gntdev_map_free_kept(map);
 		return;
 	}
 	if (!gntdev_teardown_busy(map)) {
