@@ -427,7 +427,12 @@ static unsigned int gntdev_keep_unmapped_pages(struct gntdev_map *map)
 /* Free the map with every page of it that may be reused. */
 static void gntdev_map_free_kept(struct gntdev_map *map)
 {
+	unsigned int count = map->count;
+
 	map->count = gntdev_keep_unmapped_pages(map);
+	if (map->count < count)
+		pr_err("%u pages of a %u-page map are leaked: Xen did not unmap their grants\n",
+		       count - map->count, count);
 	gntdev_map_free(map, true);
 }
 
@@ -466,7 +471,7 @@ static void gntdev_teardown_finish(struct gntdev_map *map)
 	 * The map's other pages go back to the balloon.
 	 */
 	if (leaked)
-		pr_err("unmapping %u grants failed (%d): %u of their pages are leaked\n",
+		pr_err("unmapping %u grants failed (%d), %u of them\n",
 		       map->teardown_count, err, leaked);
 	gntdev_map_free_kept(map);
 }
