@@ -540,6 +540,9 @@ static bool rx_ready(struct xnb_queue *q, unsigned int need)
 	/* Frames a disabled vif still holds are ours to drop. */
 	if (READ_ONCE(q->vif->disabled))
 		return rx_peek(q);
+	/* Buffers back: the carrier may go on again (rx_check_stall). */
+	if (q->stalled && rx_posted(q) > XEN_NETIF_NR_SLOTS_MIN)
+		return true;
 	if (need)
 		return rx_posted(q) >= need;
 	return rx_peek(q);
@@ -590,6 +593,12 @@ int xnb_rx_thread(void *data)
 			timeout = q->vif->rx_notify ? HZ : HZ / 50;
 		if (need && rx_wait_slots(q, need))
 			need = 0;
+		/*
+		 * Stalled with no frame left: the carrier is off, so no frame
+		 * comes to wake us.  The guest's buffers must.
+		 */
+		else if (!need && q->stalled)
+			rx_wait_slots(q, XEN_NETIF_NR_SLOTS_MIN + 1);
 		wait_event_interruptible_timeout(q->rx_wq, rx_ready(q, need),
 						 timeout);
 		if (kthread_should_stop())

@@ -58,7 +58,10 @@
  *             "probed" after the probe (dom0 reads the vif's counters
  *             while it is connected: they go with the connection).
  *   rxstall0  connect, post no receive buffer (XSA-392), step "stalling",
- *   rxstall1  or exactly one, never another; RESULT rx=<responses seen>
+ *   rxstall1  or exactly one, no other until dom0's go; then NRXBUF
+ *             buffers, kept posted, step "posted" (dom0 waits for the
+ *             carrier and sends); RESULT rx=<responses while stalled>
+ *             after=<responses after>
  *   mcast     request-multicast-control=1 and 32 receive buffers kept
  *             posted; an MCAST_ADD extra for 03:99:00:00:00:01, step
  *             "joined" (dom0 sends to it and to 03:99:00:00:00:02), then
@@ -916,11 +919,19 @@ static int stepped(int argc, char **argv)
 		printf("RESULT attack=ctrl%s probe=%s\n", res,
 		       !strcmp(pr, "-") ? "none" : atoi(pr) == NETIF_RSP_OKAY ? "okay" : "error");
 	} else if (!strcmp(a, "rxstall0") || !strcmp(a, "rxstall1")) {
+		unsigned long stalled;
+
 		connect_backend();
 		if (a[7] == '1')
 			rx_post(1);
 		step("stalling");
-		printf("RESULT attack=%s rx=%lu\n", a, rx_seen);
+		/* Buffers at last: the backend must serve the ring again. */
+		stalled = rx_seen;
+		rx_repost = 1;
+		rx_post(NRXBUF);
+		step("posted");
+		printf("RESULT attack=%s rx=%lu after=%lu\n", a, stalled,
+		       rx_seen - stalled);
 	} else if (!strcmp(a, "mcast")) {
 		int add, del, fill = 0, over = 999, i;
 		unsigned long g1, g2;

@@ -22,7 +22,8 @@
 #   XSA-392/424: a frontend that posts no receive buffer, or one, while
 #     dom0 floods its vif past the qdisc for longer than the stall
 #     timeout: the carrier goes off in time, dom0's free memory does not
-#     fall by more than 32 MiB, and once the frontend closes everything
+#     fall by more than 32 MiB; once the frontend posts buffers the
+#     carrier comes back and frames reach it; once it closes everything
 #     is released (backend Closed, memory back, the vif works again).
 # xen-netback is reloaded with short receive timeouts for this (no vif
 # exists when the test starts) and with its defaults at the end. Dom0
@@ -288,12 +289,33 @@ stall() {
 	else
 		fail "$a: dom0 loses no more than 32 MiB during the flood" "MemFree+Cached $m0 -> $m1 kB"
 	fi
+	# The guest posts buffers: the stalled queue must come back by itself,
+	# with no queued frame left (the drain timeout drops them, the thread
+	# looks once a second) to wake its thread instead.
+	sleep $((drain_ms / 1000 + 2))
 	go stalling
+	toff=''
+	if at posted 60; then
+		t0=$SECONDS
+		while [[ $(carrier) != 1 && $((SECONDS - t0)) -lt 15 ]]; do
+			sleep 0.2
+		done
+		if [[ $(carrier) == 1 ]]; then
+			toff=$((SECONDS - t0))
+			"$nbframes" send "$vif" ff:ff:ff:ff:ff:ff 4 100 >/dev/null
+		fi
+		go posted
+	fi
 	if finish "$a"; then
 		if [[ $(field rx) -le ${3:-0} ]]; then
 			pass "$a: the guest's ring got $(field rx) responses, no more than its buffers"
 		else
 			fail "$a: no more responses than posted buffers" "rx=$(field rx)"
+		fi
+		if [[ -n $toff && $(field after) -ge 4 ]]; then
+			pass "$a: buffers posted, the carrier came back in ${toff}s and the guest got $(field after) responses"
+		else
+			fail "$a: the carrier comes back once the guest posts buffers, and frames flow" "carrier $(carrier) ${toff:+after ${toff}s}, after=$(field after)"
 		fi
 	fi
 	if nb_xs_wait "$be/state" 6 20; then
