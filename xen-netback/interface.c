@@ -21,7 +21,8 @@ static netdev_tx_t vif_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	const struct ethhdr *eth;
 
 	if (!READ_ONCE(vif->connected) || READ_ONCE(vif->disabled) ||
-	    qid >= READ_ONCE(vif->nr_queues) || skb->len < ETH_HLEN)
+	    /* a size seen means its queue array is seen too */
+	    qid >= smp_load_acquire(&vif->nr_queues) || skb->len < ETH_HLEN)
 		goto drop;
 	/* The receive path copies the head and page fragments only. */
 	if (skb_has_frag_list(skb) && skb_linearize(skb))
@@ -572,8 +573,8 @@ int xnb_vif_start(struct xnb_vif *vif, struct xnb_queue *queues,
 		return err;
 	}
 	vif->queues = queues;
-	smp_wmb(); /* transmitters see the array before its size */
-	WRITE_ONCE(vif->nr_queues, nr);
+	/* Transmitters see the array before its size. */
+	smp_store_release(&vif->nr_queues, nr);
 	for (i = 0; i < nr; i++) {
 		netif_napi_add(vif->dev, &queues[i].napi, xnb_tx_poll);
 		napi_enable(&queues[i].napi);
