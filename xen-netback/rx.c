@@ -288,6 +288,7 @@ static void rx_respond(struct xnb_queue *q, unsigned int nitems)
 		for (j = 0; j < it->nops; j++)
 			if (q->rx_copy[it->op0 + j].status != GNTST_okay)
 				failed = true;
+		it->failed = failed;
 		if (failed)
 			q->stats->rx_dropped++;
 
@@ -397,11 +398,16 @@ static unsigned int rx_round(struct xnb_queue *q, unsigned int *need)
 	for (i = 0; i < nitems; i++) {
 		struct sk_buff *skb = q->rx_items[i].skb;
 
-		q->stats->rx_frames++;
-		q->stats->rx_bytes += skb->len;
-		if (skb_is_gso(skb))
-			q->stats->rx_gso++;
-		dev_consume_skb_any(skb);
+		/* A frame answered with errors counts as dropped only. */
+		if (q->rx_items[i].failed) {
+			dev_kfree_skb_any(skb);
+		} else {
+			q->stats->rx_frames++;
+			q->stats->rx_bytes += skb->len;
+			if (skb_is_gso(skb))
+				q->stats->rx_gso++;
+			dev_consume_skb_any(skb);
+		}
 		q->rx_items[i].skb = NULL;
 	}
 	q->rx_last_progress = jiffies;

@@ -62,6 +62,9 @@
  *             buffers, kept posted, step "posted" (dom0 waits for the
  *             carrier and sends); RESULT rx=<responses while stalled>
  *             after=<responses after>
+ *   rxbadref  NRXBUF receive buffers, kept posted, whose grant reference
+ *             the guest never granted; step "posted" (dom0 sends);
+ *             RESULT rx=<responses> err=<frames answered with an error>
  *   mcast     request-multicast-control=1 and 32 receive buffers kept
  *             posted; an MCAST_ADD extra for 03:99:00:00:00:01, step
  *             "joined" (dom0 sends to it and to 03:99:00:00:00:02), then
@@ -144,7 +147,8 @@ static int want_split;			/* separate tx and rx event channels */
 static unsigned int rx_port;		/* the rx one, if want_split */
 static uint16_t rx_buf[__CONST_RING_SIZE(netif_rx, PAGE)];	/* buffer of each rx slot */
 static int rx_repost;			/* give consumed buffers back */
-static unsigned long rx_seen, rx_g1, rx_g2, rx_bcast, rx_big;
+static int rx_badref;			/* post buffers with a grant never made */
+static unsigned long rx_seen, rx_g1, rx_g2, rx_bcast, rx_big, rx_err;
 static const uint8_t group1[6] = { 0x03, 0x99, 0, 0, 0, 0x01 };
 static const uint8_t group2[6] = { 0x03, 0x99, 0, 0, 0, 0x02 };
 
@@ -598,7 +602,7 @@ static void rx_post(unsigned int n)
 		uint16_t b = rx.req_prod_pvt % NRXBUF;
 
 		r->id = b;
-		r->gref = refs[PG_RX + b];
+		r->gref = rx_badref ? 0x7fffffff : refs[PG_RX + b];
 		rx_buf[rx.req_prod_pvt % RING_SIZE(&rx)] = b;
 		rx.req_prod_pvt++;
 	}
@@ -643,6 +647,8 @@ static void rx_drain(void)
 			else if (!memcmp(d, "\xff\xff\xff\xff\xff\xff", 6))
 				rx_bcast++;
 		}
+		if (!in_frame && r->status < 0)
+			rx_err++;
 		in_extra = r->flags & NETRXF_extra_info;
 		in_frame = !!(r->flags & NETRXF_more_data);
 	}
@@ -932,6 +938,14 @@ static int stepped(int argc, char **argv)
 		step("posted");
 		printf("RESULT attack=%s rx=%lu after=%lu\n", a, stalled,
 		       rx_seen - stalled);
+	} else if (!strcmp(a, "rxbadref")) {
+		rx_badref = 1;
+		rx_repost = 1;
+		connect_backend();
+		rx_post(NRXBUF);
+		step("posted");
+		linger(1);
+		printf("RESULT attack=rxbadref rx=%lu err=%lu\n", rx_seen, rx_err);
 	} else if (!strcmp(a, "mcast")) {
 		int add, del, fill = 0, over = 999, i;
 		unsigned long g1, g2;

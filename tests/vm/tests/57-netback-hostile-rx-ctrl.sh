@@ -15,6 +15,9 @@
 #   multicast control: with request-multicast-control, frames to a group
 #     the frontend joined (MCAST_ADD extra) reach its receive ring, those
 #     to another group do not, nor the first after MCAST_DEL;
+#   receive buffers with a grant reference the guest never made: frames
+#     sent to them are answered with errors and counted as dropped, not
+#     as sent;
 #   XSA-39: seeded random bytes in every tx request with req_prod within
 #     or beyond the ring, a fresh connection each: after each the vif is
 #     either disabled (carrier off, the probe unanswered) or answers a
@@ -221,6 +224,28 @@ if finish mcast; then
 		pass "mcast: 64 groups added answered OKAY, a 65th ERROR"
 	else
 		fail "mcast: 64 groups added answered OKAY, a 65th ERROR" "$(field fill) OKAY of 64, the 65th $(field over)"
+	fi
+fi
+
+# --- receive buffers whose grant the guest never made -----------------------
+vif_stat() { cat "/sys/class/net/$vif/statistics/$1" 2>/dev/null || echo 0; }
+p0=0 p1=0 d0=0 d1=0
+start rxbadref
+if at posted 60; then
+	p0=$(vif_stat tx_packets) d0=$(vif_stat tx_dropped)
+	"$nbframes" send "$vif" ff:ff:ff:ff:ff:ff 4 100 >/dev/null
+	t0=$SECONDS
+	while [[ $(($(vif_stat tx_dropped) - d0)) -lt 4 && $((SECONDS - t0)) -lt 10 ]]; do
+		sleep 0.2
+	done
+	p1=$(vif_stat tx_packets) d1=$(vif_stat tx_dropped)
+	go posted
+fi
+if finish rxbadref; then
+	if [[ $((d1 - d0)) -ge 4 && $p1 == "$p0" && $(field err) -ge 4 ]]; then
+		pass "rxbadref: frames into buffers never granted are answered with errors ($(field err)) and counted dropped (+$((d1 - d0))), not sent (tx_packets +0)"
+	else
+		fail "rxbadref: frames into buffers never granted count as dropped, not sent" "tx_dropped +$((d1 - d0)), tx_packets +$((p1 - p0)), guest err=$(field err)"
 	fi
 fi
 
