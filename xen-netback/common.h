@@ -14,6 +14,7 @@
 #include <xen/xenbus.h>
 #include <xen/page.h>
 #include <xen/grant_table.h>
+#include <asm/xen/hypercall.h>
 #include <xen/interface/io/netif.h>
 
 #include "ctrl_check.h"
@@ -252,6 +253,21 @@ bool xnb_hash_skb(struct xnb_vif *vif, struct sk_buff *skb, u32 *hash,
 		  u8 *type);
 int xnb_hash_queue(struct xnb_vif *vif, struct sk_buff *skb,
 		   unsigned int nr_queues);
+
+/*
+ * GNTTABOP_copy for NAPI and senders, which must not sleep:
+ * gnttab_batch_copy() would msleep() to retry a frame Xen has paged out
+ * (GNTST_eagain).  Here such an op just fails, and its frame with it; a
+ * refused call fails every op.
+ */
+static inline void xnb_grant_copy(struct gnttab_copy *ops, unsigned int n)
+{
+	unsigned int i;
+
+	if (HYPERVISOR_grant_table_op(GNTTABOP_copy, ops, n))
+		for (i = 0; i < n; i++)
+			ops[i].status = GNTST_general_error;
+}
 
 /* tx.c: guest transmit */
 int xnb_tx_alloc(struct xnb_queue *q);

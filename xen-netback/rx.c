@@ -387,7 +387,7 @@ static unsigned int rx_round(struct xnb_queue *q, unsigned int *need)
 		return 0;
 
 	if (nops)
-		gnttab_batch_copy(q->rx_copy, nops);
+		xnb_grant_copy(q->rx_copy, nops);
 	rx_respond(q, nitems);
 	/* xnb_rx_event() reads it from the event handler. */
 	WRITE_ONCE(q->rx.req_cons, q->rx.req_cons + used);

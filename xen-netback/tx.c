@@ -342,7 +342,7 @@ static int tx_round(struct xnb_queue *q, int budget, bool *again)
 		*again = true;
 
 	if (nops)
-		gnttab_batch_copy(q->tx_copy, nops);
+		xnb_grant_copy(q->tx_copy, nops);
 
 	for (i = 0; i < nitems; i++) {
 		struct xnb_tx_item *it = &q->tx_items[i];
