@@ -70,6 +70,7 @@ static void complete_done(struct xdb_ring *ring)
 	list_for_each_entry_safe(req, tmp, &done, node) {
 		list_del(&req->node);
 		xdb_io_complete(ring, req);
+		cond_resched();
 	}
 }
 
@@ -204,6 +205,12 @@ static bool process_requests(struct xdb_ring *ring)
 			br->req_cons++;
 			taken++;
 			dispatch(ring, &breq);
+			/*
+			 * A pass may take a ring of requests, each mapping up
+			 * to thousands of grants (failing ones too): let the
+			 * CPU go between them.
+			 */
+			cond_resched();
 			if (ring->held_valid || ring->draining)
 				goto out;
 		}
