@@ -40,7 +40,8 @@ static void resize_check(struct work_struct *work)
 				break;
 			err = xenbus_printf(xbt, dev->nodename, "sectors",
 					    "%llu", sectors);
-			if (!err)
+			/* Rewritten to make a connected frontend look again. */
+			if (!err && dev->state == XenbusStateConnected)
 				err = xenbus_printf(xbt, dev->nodename, "state",
 						    "%d", XenbusStateConnected);
 			err = xenbus_transaction_end(xbt, err != 0) ?: err;
@@ -244,8 +245,10 @@ static int connect_rings(struct xdb_vbd *vbd)
 		     xenbus_read_unsigned(dev->otherend, "feature-persistent", 0);
 
 	vbd->rings = kcalloc(nq, sizeof(*vbd->rings), GFP_KERNEL);
-	if (!vbd->rings)
+	if (!vbd->rings) {
+		xenbus_dev_fatal(dev, -ENOMEM, "allocating %u rings", nq);
 		return -ENOMEM;
+	}
 	vbd->nr_rings = nq;
 	/* All of them first: a failure below tears down every ring. */
 	for (i = 0; i < nq; i++) {
@@ -262,8 +265,11 @@ static int connect_rings(struct xdb_vbd *vbd)
 		} else {
 			dir = kasprintf(GFP_KERNEL, "%s/queue-%u",
 					dev->otherend, i);
-			if (!dir)
+			if (!dir) {
+				xenbus_dev_fatal(dev, -ENOMEM, "connecting ring %u",
+						 i);
 				return -ENOMEM;
+			}
 			err = connect_ring(vbd, ring, dir, order);
 			kfree(dir);
 		}
@@ -415,13 +421,20 @@ static void physical_device_changed(struct xenbus_watch *watch,
 	struct xdb_vbd *vbd = container_of(watch, struct xdb_vbd, phys_watch);
 	struct xenbus_device *dev = vbd->dev;
 	unsigned int major, minor;
+	int n;
 
-	if (xenbus_scanf(XBT_NIL, dev->nodename, "physical-device", "%x:%x",
-			 &major, &minor) != 2)
+	n = xenbus_scanf(XBT_NIL, dev->nodename, "physical-device", "%x:%x",
+			 &major, &minor);
+	if (XENBUS_EXIST_ERR(n))
 		return;	/* not written yet */
 
 	mutex_lock(&vbd->lock);
-	if (vbd->bdev_open) {
+	if (n != 2) {
+		/* The hotplug script's mistake: say so rather than wait. */
+		if (!vbd->bdev_open)
+			xenbus_dev_fatal(dev, n < 0 ? n : -EINVAL,
+					 "reading physical-device");
+	} else if (vbd->bdev_open) {
 		if (major != vbd->major || minor != vbd->minor)
 			pr_warn("vbd %u/%u: physical-device changed to %x:%x; changing the backing device is not supported\n",
 				vbd->domid, vbd->handle, major, minor);

@@ -10,7 +10,9 @@
 # Hot plug: xl block-attach of a RAM disk as xvdb, which the guest sees
 # with dom0's data on it, writes to and loses on xl block-detach (backend
 # xenstore dir and sysfs vbd gone, dom0 finds what the guest wrote); then
-# attached and detached once more with the data still there.
+# attached and detached once more with the data still there.  Then a
+# hotplug script that writes physical-device wrong: the backend says so
+# in xenstore (Closing, error/...), and the device detaches.
 set -uo pipefail
 # shellcheck source=SCRIPTDIR/../lib/dom0-lib.sh
 . "$REPO/tests/vm/lib/dom0-lib.sh"
@@ -89,6 +91,38 @@ bb_pcheck "round 1: dom0 finds the guest's pattern on the detached RAM disk" /de
 attach 2
 gcheck "round 2: guest reads both patterns on xvdb again" "$g" 60 "pcheck xvdb 0 8 dom0 && pcheck xvdb 8 4 hotplug"
 detach 2
+
+# --- a hotplug script's mistake: physical-device without its minor --------
+# The backend must refuse it in xenstore (state Closing, the reason under
+# error/), where the toolstack looks, rather than wait for ever.
+bad=/var/tmp/bb-bad-physical
+printf '#!/bin/sh\n[ "$1" = add ] || exit 0\nxenstore-write "$XENBUS_PATH/physical-device" fe "$XENBUS_PATH/hotplug-status" connected\n' >"$bad"
+chmod +x "$bad"
+timeout 60 xl block-attach "$g" "phy:/dev/ram0,xvdc,w,script=$bad" >/dev/null 2>&1
+bec=$(bb_be "$domid" xvdc)
+errc=/local/domain/0/error/${bec#/local/domain/0/}/error
+n=0
+until [[ $(bb_key "$bec/state") == 5 && $(bb_key "$errc") == *physical-device* ]] || [[ $n -ge 75 ]]; do
+	sleep 0.2
+	n=$((n + 1))
+done
+if [[ $(bb_key "$bec/state") == 5 && $(bb_key "$errc") == *physical-device* ]]; then
+	pass "a malformed physical-device ('fe') is refused: state Closing, error '$(bb_key "$errc")'"
+else
+	fail "a malformed physical-device is refused in xenstore" "state $(bb_key "$bec/state"), error '$(bb_key "$errc")'"
+fi
+timeout 60 xl block-detach "$g" xvdc >/dev/null 2>&1
+n=0
+while xenstore-exists "$bec" 2>/dev/null && [[ $n -lt 50 ]]; do
+	sleep 0.2
+	n=$((n + 1))
+done
+if xenstore-exists "$bec" 2>/dev/null; then
+	fail "the refused xvdc detached" "its backend directory still there after 10 s"
+else
+	pass "the refused xvdc detached"
+fi
+rm -f "$bad"
 gcheck "xvda unaffected by the hot plug" "$g" 60 "pcheck xvda 0 8 before && pcheck xvda 32 8 after"
 
 gsh "$g" 10 exit
