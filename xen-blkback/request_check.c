@@ -13,10 +13,15 @@ static bool io_may_write(const struct xdb_io *io)
 	return io->kind != XDB_IO_READ;
 }
 
-/* Does [sector, sector + n) lie on the disk, without overflowing? */
+/*
+ * Does [sector, sector + n) lie on the disk, without overflowing?  The
+ * size is read once: a resize may change it in between.
+ */
 static bool in_disk(u64 sector, u64 n, const struct xdb_disk_limits *lim)
 {
-	return sector <= lim->sectors && n <= lim->sectors - sector;
+	u64 size = lim->sectors;
+
+	return sector <= size && n <= size - sector;
 }
 
 static bool block_aligned(u64 sectors, const struct xdb_disk_limits *lim)
