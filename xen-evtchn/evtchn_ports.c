@@ -6,6 +6,7 @@
  *
  * Every function here is called with the file's bind_lock held.
  */
+#include <linux/capability.h>
 #include <linux/cpumask.h>
 #include <linux/interrupt.h>
 #include <linux/mm.h>
@@ -329,6 +330,13 @@ int evtchn_bind_static(struct evtchn_file *f, unsigned int port)
 	/* A static port's peer is not checked, so restricted files may not. */
 	if (f->restricted)
 		return -EACCES;
+	/*
+	 * Any open port without an irq passes the checks below, also one the
+	 * kernel or another file has just had Xen allocate and is about to
+	 * bind: only an administrator may come between them.
+	 */
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	if (port >= xen_evtchn_nr_channels())
 		return -EINVAL;
 	if (xa_load(&f->ports, port))

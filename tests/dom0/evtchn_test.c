@@ -128,6 +128,22 @@ static int bind_static(int fd, unsigned int port)
 	return xioctl(fd, IOCTL_EVTCHN_BIND_STATIC, &a);
 }
 
+/* bind_static() from a child that gave up root, the file still open. */
+static int bind_static_unprivileged(int fd, unsigned int port)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		int rc = setuid(65534) ? -1000 : bind_static(fd, port);
+
+		_exit(rc < 0 ? (-rc > 255 ? 255 : -rc) : 0);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1000;
+	return -WEXITSTATUS(st);
+}
+
 /* A connected pair: port *a on file fa fires when fb notifies *b, and back. */
 static int make_pair(int fa, int fb, int *a, int *b)
 {
@@ -530,6 +546,8 @@ static void test_static(void)
 	expect_errno("BIND_STATIC of a port another file holds", bind_static(fb, a), EBUSY);
 	expect_errno("BIND_STATIC of an out-of-range port",
 		     bind_static(fa, 0x7fffffff), EINVAL);
+	expect_errno("BIND_STATIC without CAP_SYS_ADMIN (the file opened by root)",
+		     bind_static_unprivileged(fb, b), EPERM);
 	/* Unbinding an unbound port closes it: no longer Xen's to give. */
 	rc = bind_unbound(fa, 0);
 	if (rc > 0 && unbind(fa, rc) == 0)
