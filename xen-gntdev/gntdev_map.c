@@ -6,8 +6,8 @@
 #include <linux/atomic.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/slab.h>
-#include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <xen/events.h>
 #include <xen/page.h>
@@ -21,12 +21,9 @@
 
 /*
  * Teardowns still waiting for their pages, retried on a workqueue of the
- * module's own: module exit waits for the count to reach zero, then
- * destroys the workqueue, which returns only once the work item that
- * dropped the count has left this module's code.
+ * module's own.  Each holds the module: a pipe may keep a page for ever,
+ * and rmmod should then fail (EBUSY), not hang.
  */
-static atomic_t gntdev_teardowns = ATOMIC_INIT(0);
-static DECLARE_WAIT_QUEUE_HEAD(gntdev_teardown_wait);
 static struct workqueue_struct *gntdev_teardown_wq;
 
 /* A busy teardown looks again after 5 ms, 10, 15... up to a second. */
@@ -491,8 +488,7 @@ static void gntdev_teardown_retry(struct work_struct *work)
 		return;
 	}
 	gntdev_teardown_finish(map);
-	if (atomic_dec_and_test(&gntdev_teardowns))
-		wake_up_all(&gntdev_teardown_wait);
+	module_put(THIS_MODULE);
 }
 
 /*
@@ -519,7 +515,8 @@ static void gntdev_map_teardown(struct gntdev_map *map)
 		gntdev_teardown_finish(map);
 		return;
 	}
-	atomic_inc(&gntdev_teardowns);
+	/* Whoever dropped the last user still holds the module here. */
+	__module_get(THIS_MODULE);
 	map->teardown_steps = 1;
 	INIT_DELAYED_WORK(&map->teardown_work, gntdev_teardown_retry);
 	queue_delayed_work(gntdev_teardown_wq, &map->teardown_work,
@@ -539,10 +536,13 @@ int gntdev_teardown_init(void)
 	return gntdev_teardown_wq ? 0 : -ENOMEM;
 }
 
-/* Module exit: no file or VMA is left, only teardowns still waiting. */
+/*
+ * Module exit: no teardown waits (each holds the module), but the last may
+ * still be returning from its module_put(); destroying the workqueue
+ * waits for it.
+ */
 void gntdev_teardown_exit(void)
 {
-	wait_event(gntdev_teardown_wait, !atomic_read(&gntdev_teardowns));
 	destroy_workqueue(gntdev_teardown_wq);
 }
 

@@ -1084,8 +1084,35 @@ out:
  * until the holder lets go, so that the holder still reads the guest's
  * page and never a page handed back to dom0; then it is unmapped.
  */
+/* Our module's reference count, -1 if unreadable. */
+static long module_refcnt(void)
+{
+	FILE *f = fopen("/sys/module/xen_gntdev/refcnt", "r");
+	long n = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+/* The reference count once it is @want, or after 3 s. */
+static long module_refcnt_becomes(long want)
+{
+	long n = module_refcnt();
+
+	for (int i = 0; i < 60 && n != want; i++) {
+		usleep(50000);
+		n = module_refcnt();
+	}
+	return n;
+}
+
 static void test_held_page(void)
 {
+	long ref0 = have_stats ? module_refcnt() : 0, ref;
 	int fd = open_dev(), pfd[2] = { -1, -1 };
 	uint8_t buf[PAGE], *p;
 	struct iovec iov;
@@ -1119,12 +1146,24 @@ static void test_held_page(void)
 		       "the map outlives its file while the pipe holds its page",
 		       "maps %+ld, grant_mappings %+ld", s.maps - base.maps,
 		       s.mapped - base.mapped);
+	/* So that rmmod now fails (EBUSY) rather than wait for the pipe. */
+	if (have_stats) {
+		ref = module_refcnt_becomes(ref0 + 1);
+		report(ref0 >= 0 && ref == ref0 + 1,
+		       "the waiting teardown holds the module", "refcnt %ld, before %ld",
+		       ref, ref0);
+	}
 	n = read(pfd[0], buf, PAGE);
 	report(n == PAGE && is_base(buf, 31, 0, PAGE, why, sizeof(why)),
 	       "the pipe still reads the guest's page",
 	       "read %zd (%s); %s", n, n < 0 ? strerror(errno) : "no error", why);
 	close(pfd[0]);
 	expect_stats("and the grant is unmapped once the pipe let go", 0, 0);
+	if (have_stats) {
+		ref = module_refcnt_becomes(ref0);
+		report(ref == ref0, "and lets the module go", "refcnt %ld, before %ld",
+		       ref, ref0);
+	}
 	guest_check("the guest's page is untouched", "base 31 0 %u", PAGE);
 }
 
