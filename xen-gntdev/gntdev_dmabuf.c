@@ -191,7 +191,8 @@ static struct gntdev_map *gntdev_exp_map_refs(u32 domid, unsigned int count,
 	u32 *refs;
 	int err;
 
-	refs = kvmalloc_array(count, sizeof(*refs), GFP_KERNEL);
+	/* Sized by the caller (a raised limit): ENOMEM, no warning. */
+	refs = kvmalloc_array(count, sizeof(*refs), GFP_KERNEL | __GFP_NOWARN);
 	if (!refs)
 		return ERR_PTR(-ENOMEM);
 	if (copy_from_user(refs, urefs, count * sizeof(*refs))) {
@@ -482,8 +483,10 @@ static long gntdev_imp_to_refs(struct gntdev_file *f,
 	}
 	imp->fd = op.fd;
 	imp->count = op.count;
-	imp->refs = kvcalloc(op.count, sizeof(*imp->refs), GFP_KERNEL);
-	frames = kvcalloc(op.count, sizeof(*frames), GFP_KERNEL);
+	/* Sized by the caller (a raised limit): ENOMEM, no warning. */
+	imp->refs = kvcalloc(op.count, sizeof(*imp->refs),
+			     GFP_KERNEL | __GFP_NOWARN);
+	frames = kvcalloc(op.count, sizeof(*frames), GFP_KERNEL | __GFP_NOWARN);
 	err = -ENOMEM;
 	if (!imp->refs || !frames)
 		goto fail;

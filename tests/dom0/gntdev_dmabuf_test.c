@@ -440,6 +440,52 @@ static void test_import(void)
 	expect_stats("the import and its mappings hold nothing", 0, 0);
 }
 
+static long tainted(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/tainted", "r");
+	long t = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &t) != 1)
+			t = -1;
+		fclose(f);
+	}
+	return t;
+}
+
+/*
+ * With the limit raised by the administrator, a count whose arrays cannot
+ * be allocated at all (2^30 pages: 4 GiB of refs) is ENOMEM, without a
+ * kernel warning (taint W, 512).  Only the header is passed: the kernel
+ * must fail before it reads or writes any ref.
+ */
+static void huge_import(int fd, int buf)
+{
+	struct ioctl_gntdev_dmabuf_imp_to_refs op = {
+		.fd = buf, .count = 1U << 30, .domid = domid,
+	};
+	unsigned int limit = 0;
+	long t0 = tainted();
+	FILE *f = fopen(LIMIT, "r+");
+	int rc;
+
+	if (!f || fscanf(f, "%u", &limit) != 1 || fseek(f, 0, SEEK_SET) ||
+	    fprintf(f, "%u\n", 0xffffffffU) < 0 || fflush(f)) {
+		report(0, "raise the limit for a huge import", "%s", strerror(errno));
+		if (f)
+			fclose(f);
+		return;
+	}
+	rc = xioctl(fd, IOCTL_GNTDEV_DMABUF_IMP_TO_REFS, &op);
+	fseek(f, 0, SEEK_SET);
+	fprintf(f, "%u\n", limit);
+	fclose(f);
+	expect_errno("IMP_TO_REFS of 2^30 pages under a raised limit", rc, ENOMEM);
+	report(t0 >= 0 && !(t0 & 512) && !(tainted() & 512),
+	       "and the kernel did not warn about it", "taint %ld before, %ld after",
+	       t0, tainted());
+}
+
 /* Errors of IMP_TO_REFS and IMP_RELEASE; an export is the dma-buf. */
 static void test_import_errors(void)
 {
@@ -475,6 +521,7 @@ static void test_import_errors(void)
 	if (pv)
 		expect_errno("IMP_TO_REFS of an export (the guest's frames) on PV",
 			     import_buf(fd, buf, domid, NIMP, 0, r), EOPNOTSUPP);
+	huge_import(fd, buf);
 	if (buf >= 0)
 		close(buf);
 	close(memfd);
