@@ -440,18 +440,7 @@ static void test_import(void)
 	expect_stats("the import and its mappings hold nothing", 0, 0);
 }
 
-static long tainted(void)
-{
-	FILE *f = fopen("/proc/sys/kernel/tainted", "r");
-	long t = -1;
-
-	if (f) {
-		if (fscanf(f, "%ld", &t) != 1)
-			t = -1;
-		fclose(f);
-	}
-	return t;
-}
+#define TAINTED	"/proc/sys/kernel/tainted"
 
 /*
  * With the limit raised by the administrator, a count whose arrays cannot
@@ -465,7 +454,7 @@ static void huge_import(int fd, int buf)
 		.fd = buf, .count = 1U << 30, .domid = domid,
 	};
 	unsigned int limit = 0;
-	long t0 = tainted();
+	long t0 = read_long(TAINTED);
 	FILE *f = fopen(LIMIT, "r+");
 	int rc;
 
@@ -481,9 +470,9 @@ static void huge_import(int fd, int buf)
 	fprintf(f, "%u\n", limit);
 	fclose(f);
 	expect_errno("IMP_TO_REFS of 2^30 pages under a raised limit", rc, ENOMEM);
-	report(t0 >= 0 && !(t0 & 512) && !(tainted() & 512),
+	report(t0 >= 0 && !(t0 & 512) && !(read_long(TAINTED) & 512),
 	       "and the kernel did not warn about it", "taint %ld before, %ld after",
-	       t0, tainted());
+	       t0, read_long(TAINTED));
 }
 
 /* Errors of IMP_TO_REFS and IMP_RELEASE; an export is the dma-buf. */

@@ -1078,41 +1078,29 @@ out:
 	guest("fill");
 }
 
+#define REFCNT	"/sys/module/xen_gntdev/refcnt"
+
+/* The reference count once it is @want, or after 3 s. */
+static long module_refcnt_becomes(long want)
+{
+	long n = read_long(REFCNT);
+
+	for (int i = 0; i < 60 && n != want; i++) {
+		usleep(50000);
+		n = read_long(REFCNT);
+	}
+	return n;
+}
+
 /*
  * A page still held elsewhere in dom0 when its map goes (by a pipe here,
  * through vmsplice; by I/O in flight elsewhere): the grant stays mapped
  * until the holder lets go, so that the holder still reads the guest's
  * page and never a page handed back to dom0; then it is unmapped.
  */
-/* Our module's reference count, -1 if unreadable. */
-static long module_refcnt(void)
-{
-	FILE *f = fopen("/sys/module/xen_gntdev/refcnt", "r");
-	long n = -1;
-
-	if (f) {
-		if (fscanf(f, "%ld", &n) != 1)
-			n = -1;
-		fclose(f);
-	}
-	return n;
-}
-
-/* The reference count once it is @want, or after 3 s. */
-static long module_refcnt_becomes(long want)
-{
-	long n = module_refcnt();
-
-	for (int i = 0; i < 60 && n != want; i++) {
-		usleep(50000);
-		n = module_refcnt();
-	}
-	return n;
-}
-
 static void test_held_page(void)
 {
-	long ref0 = have_stats ? module_refcnt() : 0, ref;
+	long ref0 = have_stats ? read_long(REFCNT) : 0, ref;
 	int fd = open_dev(), pfd[2] = { -1, -1 };
 	uint8_t buf[PAGE], *p;
 	struct iovec iov;

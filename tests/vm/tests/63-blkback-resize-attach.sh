@@ -101,26 +101,18 @@ chmod +x "$bad"
 timeout 60 xl block-attach "$g" "phy:/dev/ram0,xvdc,w,script=$bad" >/dev/null 2>&1
 bec=$(bb_be "$domid" xvdc)
 errc=/local/domain/0/error/${bec#/local/domain/0/}/error
-n=0
-until [[ $(bb_key "$bec/state") == 5 && $(bb_key "$errc") == *physical-device* ]] || [[ $n -ge 75 ]]; do
-	sleep 0.2
-	n=$((n + 1))
-done
-if [[ $(bb_key "$bec/state") == 5 && $(bb_key "$errc") == *physical-device* ]]; then
+_refused() { [[ $(bb_key "$bec/state") == 5 && $(bb_key "$errc") == *physical-device* ]]; }
+if xs_wait 15 /local/domain/0 _refused; then
 	pass "a malformed physical-device ('fe') is refused: state Closing, error '$(bb_key "$errc")'"
 else
 	fail "a malformed physical-device is refused in xenstore" "state $(bb_key "$bec/state"), error '$(bb_key "$errc")'"
 fi
 timeout 60 xl block-detach "$g" xvdc >/dev/null 2>&1
-n=0
-while xenstore-exists "$bec" 2>/dev/null && [[ $n -lt 50 ]]; do
-	sleep 0.2
-	n=$((n + 1))
-done
-if xenstore-exists "$bec" 2>/dev/null; then
-	fail "the refused xvdc detached" "its backend directory still there after 10 s"
-else
+_gone() { ! xenstore-exists "$bec" 2>/dev/null; }
+if xs_wait 10 "$bec" _gone; then
 	pass "the refused xvdc detached"
+else
+	fail "the refused xvdc detached" "its backend directory still there after 10 s"
 fi
 rm -f "$bad"
 gcheck "xvda unaffected by the hot plug" "$g" 60 "pcheck xvda 0 8 before && pcheck xvda 32 8 after"
