@@ -512,7 +512,8 @@ static void rx_check_stall(struct xnb_queue *q, unsigned int need)
 	if (q->stalled) {
 		if (!room)
 			return;
-		q->stalled = false;
+		/* xnb_rx_event() reads it. */
+		WRITE_ONCE(q->stalled, false);
 		atomic_dec(&vif->stalled_queues);
 		xnb_vif_update_carrier(vif);
 		return;
@@ -520,7 +521,7 @@ static void rx_check_stall(struct xnb_queue *q, unsigned int need)
 	if (!need || !vif->rx_notify || !xnb_rx_stall_timeout_msecs ||
 	    time_before(jiffies, q->rx_last_progress + timeout))
 		return;
-	q->stalled = true;
+	WRITE_ONCE(q->stalled, true);
 	q->stats->rx_stalls++;
 	net_info_ratelimited("%s: queue %u stalled: the guest posts no receive buffers\n",
 			     vif->dev->name, q->id);
@@ -556,10 +557,10 @@ static bool rx_ready(struct xnb_queue *q, unsigned int need)
 
 /*
  * Called from the event handler.  Work only if the event can let a queued
- * frame move: the producer went past every value seen before, and no more
- * than a ring ahead of what we consumed.  A guest that sets req_prod back
- * and forth gets its events flagged spurious, so the late-EOI throttle
- * applies (XSA-332).
+ * frame move or end a stall: the producer went past every value seen
+ * before, and no more than a ring ahead of what we consumed.  A guest
+ * that sets req_prod back and forth gets its events flagged spurious, so
+ * the late-EOI throttle applies (XSA-332).
  */
 bool xnb_rx_event(struct xnb_queue *q)
 {
@@ -582,7 +583,9 @@ bool xnb_rx_event(struct xnb_queue *q)
 	 * past rx_seen_prod and their event gets here.
 	 */
 	wake_up(&q->rx_wq);
-	return !skb_queue_empty_lockless(&q->rx_queue);
+	/* Buffers that end a stall are work too (rx_ready()). */
+	return !skb_queue_empty_lockless(&q->rx_queue) ||
+	       (READ_ONCE(q->stalled) && posted > XEN_NETIF_NR_SLOTS_MIN);
 }
 
 int xnb_rx_thread(void *data)
@@ -597,14 +600,16 @@ int xnb_rx_thread(void *data)
 		/* Without rx notifications the ring must be polled. */
 		if (rx_peek(q))
 			timeout = q->vif->rx_notify ? HZ : HZ / 50;
-		if (need && rx_wait_slots(q, need))
-			need = 0;
-		/*
-		 * Stalled with no frame left: the carrier is off, so no frame
-		 * comes to wake us.  The guest's buffers must.
-		 */
-		else if (!need && q->stalled)
+		if (need) {
+			if (rx_wait_slots(q, need))
+				need = 0;
+		} else if (q->stalled) {
+			/*
+			 * No frame left to wake us (the carrier is off): the
+			 * guest's buffers must.
+			 */
 			rx_wait_slots(q, XEN_NETIF_NR_SLOTS_MIN + 1);
+		}
 		wait_event_interruptible_timeout(q->rx_wq, rx_ready(q, need),
 						 timeout);
 		if (kthread_should_stop())

@@ -59,7 +59,8 @@
  *             while it is connected: they go with the connection).
  *   rxstall0  connect, post no receive buffer (XSA-392), step "stalling",
  *   rxstall1  or exactly one, no other until dom0's go; then NRXBUF
- *             buffers, kept posted, step "posted" (dom0 waits for the
+ *             buffers, kept posted, with an event only when req_event
+ *             asks (as netfront), step "posted" (dom0 waits for the
  *             carrier and sends); RESULT rx=<responses while stalled>
  *             after=<responses after>
  *   rxbadref  NRXBUF receive buffers, kept posted, whose grant reference
@@ -148,6 +149,7 @@ static unsigned int rx_port;		/* the rx one, if want_split */
 static uint16_t rx_buf[__CONST_RING_SIZE(netif_rx, PAGE)];	/* buffer of each rx slot */
 static int rx_repost;			/* give consumed buffers back */
 static int rx_badref;			/* post buffers with a grant never made */
+static int rx_by_event;			/* kick only if req_event asks, as netfront */
 static unsigned long rx_seen, rx_g1, rx_g2, rx_bcast, rx_big, rx_err;
 static const uint8_t group1[6] = { 0x03, 0x99, 0, 0, 0, 0x01 };
 static const uint8_t group2[6] = { 0x03, 0x99, 0, 0, 0, 0x02 };
@@ -606,6 +608,14 @@ static void rx_post(unsigned int n)
 		rx_buf[rx.req_prod_pvt % RING_SIZE(&rx)] = b;
 		rx.req_prod_pvt++;
 	}
+	if (rx_by_event) {
+		int notify;
+
+		RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&rx, notify);
+		if (notify)
+			kick_rx();
+		return;
+	}
 	RING_PUSH_REQUESTS(&rx);
 	kick_rx();
 }
@@ -931,11 +941,16 @@ static int stepped(int argc, char **argv)
 		if (a[7] == '1')
 			rx_post(1);
 		step("stalling");
-		/* Buffers at last: the backend must serve the ring again. */
+		/*
+		 * Buffers at last, with an event only where the backend's
+		 * req_event asks for one: it must serve the ring again.
+		 */
 		stalled = rx_seen;
 		rx_repost = 1;
+		rx_by_event = 1;
 		rx_post(NRXBUF);
 		step("posted");
+		linger(1);
 		printf("RESULT attack=%s rx=%lu after=%lu\n", a, stalled,
 		       rx_seen - stalled);
 	} else if (!strcmp(a, "rxbadref")) {
