@@ -28,7 +28,7 @@ static void resize_check(struct work_struct *work)
 	struct xenbus_device *dev = vbd->dev;
 	u64 sectors = bdev_nr_sectors(vbd->bdev.bdev);
 	struct xenbus_transaction xbt;
-	int err;
+	int err, state;
 
 	if (sectors != READ_ONCE(vbd->limits.sectors)) {
 		WRITE_ONCE(vbd->limits.sectors, sectors);
@@ -40,8 +40,14 @@ static void resize_check(struct work_struct *work)
 				break;
 			err = xenbus_printf(xbt, dev->nodename, "sectors",
 					    "%llu", sectors);
-			/* Rewritten to make a connected frontend look again. */
-			if (!err && dev->state == XenbusStateConnected)
+			/*
+			 * Rewritten to make a connected frontend look again;
+			 * read in the transaction, so that a state switch
+			 * meanwhile makes it start over.
+			 */
+			if (!err && xenbus_scanf(xbt, dev->nodename, "state",
+						 "%d", &state) == 1 &&
+			    state == XenbusStateConnected)
 				err = xenbus_printf(xbt, dev->nodename, "state",
 						    "%d", XenbusStateConnected);
 			err = xenbus_transaction_end(xbt, err != 0) ?: err;
@@ -421,12 +427,21 @@ static void physical_device_changed(struct xenbus_watch *watch,
 	struct xdb_vbd *vbd = container_of(watch, struct xdb_vbd, phys_watch);
 	struct xenbus_device *dev = vbd->dev;
 	unsigned int major, minor;
+	char *val;
 	int n;
 
-	n = xenbus_scanf(XBT_NIL, dev->nodename, "physical-device", "%x:%x",
-			 &major, &minor);
-	if (XENBUS_EXIST_ERR(n))
-		return;	/* not written yet */
+	val = xenbus_read(XBT_NIL, dev->nodename, "physical-device", NULL);
+	if (IS_ERR(val)) {
+		n = PTR_ERR(val);
+	} else if (!*val) {
+		n = -ENOENT;	/* empty: not written yet, as missing */
+		kfree(val);
+	} else {
+		n = sscanf(val, "%x:%x", &major, &minor);
+		kfree(val);
+	}
+	if (n == -ENOENT)
+		return;
 
 	mutex_lock(&vbd->lock);
 	if (n != 2) {

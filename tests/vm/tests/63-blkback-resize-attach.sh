@@ -11,7 +11,7 @@
 # with dom0's data on it, writes to and loses on xl block-detach (backend
 # xenstore dir and sysfs vbd gone, dom0 finds what the guest wrote); then
 # attached and detached once more with the data still there.  Then a
-# hotplug script that writes physical-device wrong: the backend says so
+# hotplug script that writes physical-device as a path: the backend says so
 # in xenstore (Closing, error/...), and the device detaches.
 set -uo pipefail
 # shellcheck source=SCRIPTDIR/../lib/dom0-lib.sh
@@ -92,18 +92,21 @@ attach 2
 gcheck "round 2: guest reads both patterns on xvdb again" "$g" 60 "pcheck xvdb 0 8 dom0 && pcheck xvdb 8 4 hotplug"
 detach 2
 
-# --- a hotplug script's mistake: physical-device without its minor --------
+# --- a hotplug script's mistake: physical-device as a path ----------------
 # The backend must refuse it in xenstore (state Closing, the reason under
-# error/), where the toolstack looks, rather than wait for ever.
+# error/), where the toolstack looks, rather than wait for ever; the
+# device may then go on to Closed, or away, on its own.
 bad=/var/tmp/bb-bad-physical
-printf '#!/bin/sh\n[ "$1" = add ] || exit 0\nxenstore-write "$XENBUS_PATH/physical-device" fe "$XENBUS_PATH/hotplug-status" connected\n' >"$bad"
+printf '#!/bin/sh\n[ "$1" = add ] || exit 0\nxenstore-write "$XENBUS_PATH/physical-device" /dev/ram0 "$XENBUS_PATH/hotplug-status" connected\n' >"$bad"
 chmod +x "$bad"
-timeout 60 xl block-attach "$g" "phy:/dev/ram0,xvdc,w,script=$bad" >/dev/null 2>&1
+out=$(timeout 60 xl block-attach "$g" "phy:/dev/ram0,xvdc,w,script=$bad" 2>&1)
+xlrc=$?
 bec=$(bb_be "$domid" xvdc)
 errc=/local/domain/0/error/${bec#/local/domain/0/}/error
-_refused() { [[ $(bb_key "$bec/state") == 5 && $(bb_key "$errc") == *physical-device* ]]; }
+# (Neither waiting, 2, nor connected, 4: Closing, Closed or already gone.)
+_refused() { [[ $(bb_key "$bec/state") != [24] && $(bb_key "$errc") == *physical-device* ]]; }
 if xs_wait 15 /local/domain/0 _refused; then
-	pass "a malformed physical-device ('fe') is refused: state Closing, error '$(bb_key "$errc")'"
+	pass "a physical-device that is a path, not major:minor, is refused: state $(bb_key "$bec/state"), error '$(bb_key "$errc")'; xl block-attach exited $xlrc: $(tail -n 1 <<<"$out")"
 else
 	fail "a malformed physical-device is refused in xenstore" "state $(bb_key "$bec/state"), error '$(bb_key "$errc")'"
 fi
