@@ -4,6 +4,8 @@
  * returns a BLKIF_RSP_* status: OKAY when the I/O may go ahead, ERROR or
  * EOPNOTSUPP for the response otherwise.
  */
+#include <linux/compiler.h>
+
 #include "request_check.h"
 
 #define SECTORS_PER_PAGE	(4096 / 512)
@@ -19,7 +21,7 @@ static bool io_may_write(const struct xdb_io *io)
  */
 static bool in_disk(u64 sector, u64 n, const struct xdb_disk_limits *lim)
 {
-	u64 size = lim->sectors;
+	u64 size = READ_ONCE(lim->sectors);
 
 	return sector <= size && n <= size - sector;
 }
