@@ -483,16 +483,14 @@ static long gntdev_imp_to_refs(struct gntdev_file *f,
 	}
 	imp->fd = op.fd;
 	imp->count = op.count;
-	/* Sized by the caller (a raised limit): ENOMEM, no warning. */
-	imp->refs = kvcalloc(op.count, sizeof(*imp->refs),
-			     GFP_KERNEL | __GFP_NOWARN);
-	frames = kvcalloc(op.count, sizeof(*frames), GFP_KERNEL | __GFP_NOWARN);
-	err = -ENOMEM;
-	if (!imp->refs || !frames)
-		goto fail;
-	/* The buffer is exactly @count pages. */
+	/* The buffer is exactly @count pages: that bounds what we allocate. */
 	err = -EINVAL;
 	if (imp->dmabuf->size != (size_t)op.count << PAGE_SHIFT)
+		goto fail;
+	imp->refs = kvcalloc(op.count, sizeof(*imp->refs), GFP_KERNEL);
+	frames = kvcalloc(op.count, sizeof(*frames), GFP_KERNEL);
+	err = -ENOMEM;
+	if (!imp->refs || !frames)
 		goto fail;
 	imp->attach = dma_buf_attach(imp->dmabuf, gntdev_dmabuf_dev);
 	err = PTR_ERR_OR_ZERO(imp->attach);

@@ -292,6 +292,45 @@ static void test_export(void)
 	expect_stats("and lets go when closed", 0, 0);
 }
 
+#define TAINTED	"/proc/sys/kernel/tainted"
+
+/*
+ * With the limit raised by the administrator, an export whose refs cannot
+ * be allocated at all (2^30 of them: 4 GiB) is ENOMEM, without a kernel
+ * warning (taint W, 512).  Only the header is passed: the kernel must
+ * fail before it reads any ref.
+ */
+static void huge_export(int fd)
+{
+	struct ioctl_gntdev_dmabuf_exp_from_refs op = {
+		.count = 1U << 30, .domid = domid,
+	};
+	unsigned int limit = 0;
+	long t0 = read_long(TAINTED);
+	FILE *f = fopen(LIMIT, "r+");
+	int rc, restored;
+
+	if (!f || fscanf(f, "%u", &limit) != 1 || fseek(f, 0, SEEK_SET) ||
+	    fprintf(f, "%u\n", 0xffffffffU) < 0 || fflush(f)) {
+		report(0, "raise the limit for a huge export", "%s", strerror(errno));
+		if (f)
+			fclose(f);
+		return;
+	}
+	rc = xioctl(fd, IOCTL_GNTDEV_DMABUF_EXP_FROM_REFS, &op);
+	restored = !fseek(f, 0, SEEK_SET) && fprintf(f, "%u\n", limit) > 0 &&
+		   !fclose(f);
+	report(restored, "the limit restored", "%s", strerror(errno));
+	expect_errno("EXP_FROM_REFS of 2^30 refs under a raised limit", rc, ENOMEM);
+	/* An earlier warning hides this one; 99-dom0-kernel-log fails on it. */
+	if (t0 >= 0 && (t0 & 512))
+		printf("# gntdev-dmabuf: the kernel had warned before: no taint check\n");
+	else
+		report(t0 >= 0 && !(read_long(TAINTED) & 512),
+		       "and the kernel did not warn about it",
+		       "taint %ld before, %ld after", t0, read_long(TAINTED));
+}
+
 static void test_export_errors(void)
 {
 	int fd = open_dev(), buf;
@@ -326,6 +365,7 @@ static void test_export_errors(void)
 		     EINVAL);
 	expect_errno("EXP_FROM_REFS of a domain that does not exist",
 		     export_refs(fd, 0, 32000, refs, 1), EINVAL);
+	huge_export(fd);
 	expect_stats("failed exports hold nothing", 0, 0);
 
 	expect_errno("EXP_WAIT_RELEASED of an fd never exported",
@@ -440,41 +480,6 @@ static void test_import(void)
 	expect_stats("the import and its mappings hold nothing", 0, 0);
 }
 
-#define TAINTED	"/proc/sys/kernel/tainted"
-
-/*
- * With the limit raised by the administrator, a count whose arrays cannot
- * be allocated at all (2^30 pages: 4 GiB of refs) is ENOMEM, without a
- * kernel warning (taint W, 512).  Only the header is passed: the kernel
- * must fail before it reads or writes any ref.
- */
-static void huge_import(int fd, int buf)
-{
-	struct ioctl_gntdev_dmabuf_imp_to_refs op = {
-		.fd = buf, .count = 1U << 30, .domid = domid,
-	};
-	unsigned int limit = 0;
-	long t0 = read_long(TAINTED);
-	FILE *f = fopen(LIMIT, "r+");
-	int rc;
-
-	if (!f || fscanf(f, "%u", &limit) != 1 || fseek(f, 0, SEEK_SET) ||
-	    fprintf(f, "%u\n", 0xffffffffU) < 0 || fflush(f)) {
-		report(0, "raise the limit for a huge import", "%s", strerror(errno));
-		if (f)
-			fclose(f);
-		return;
-	}
-	rc = xioctl(fd, IOCTL_GNTDEV_DMABUF_IMP_TO_REFS, &op);
-	fseek(f, 0, SEEK_SET);
-	fprintf(f, "%u\n", limit);
-	fclose(f);
-	expect_errno("IMP_TO_REFS of 2^30 pages under a raised limit", rc, ENOMEM);
-	report(t0 >= 0 && !(t0 & 512) && !(read_long(TAINTED) & 512),
-	       "and the kernel did not warn about it", "taint %ld before, %ld after",
-	       t0, read_long(TAINTED));
-}
-
 /* Errors of IMP_TO_REFS and IMP_RELEASE; an export is the dma-buf. */
 static void test_import_errors(void)
 {
@@ -510,7 +515,6 @@ static void test_import_errors(void)
 	if (pv)
 		expect_errno("IMP_TO_REFS of an export (the guest's frames) on PV",
 			     import_buf(fd, buf, domid, NIMP, 0, r), EOPNOTSUPP);
-	huge_import(fd, buf);
 	if (buf >= 0)
 		close(buf);
 	close(memfd);
