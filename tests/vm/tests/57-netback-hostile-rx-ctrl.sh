@@ -70,7 +70,8 @@ data=/local/domain/$domid/data
 note "$g is domain $domid"
 
 nb_take 1 || exit 1
-rx_packets() { cat "/sys/class/net/$vif/statistics/rx_packets" 2>/dev/null || echo 0; }
+vif_stat() { cat "/sys/class/net/$vif/statistics/$1" 2>/dev/null || echo 0; }
+rx_packets() { vif_stat rx_packets; }
 carrier() { cat "/sys/class/net/$vif/carrier" 2>/dev/null || echo gone; }
 # field NAME: NAME=value from the RESULT line in $res.
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$res"; }
@@ -228,7 +229,6 @@ if finish mcast; then
 fi
 
 # --- receive buffers whose grant the guest never made -----------------------
-vif_stat() { cat "/sys/class/net/$vif/statistics/$1" 2>/dev/null || echo 0; }
 p0=0 p1=0 d0=0 d1=0
 start rxbadref
 if at posted 60; then
