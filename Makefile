@@ -70,15 +70,15 @@ tests:
 	$(MAKE) -C tests
 
 # The tests install what they need first (Debian 12, as root; a quick
-# no-op once done), then build for the kernels that brings.
+# no-op once done), then build for the kernels that brings, a job per CPU.
 check:
 	tests/install-deps
-	$(MAKE) all tests
+	$(MAKE) -j$(shell nproc 2>/dev/null || echo 1) all tests
 	tests/check
 
 check-full:
 	tests/install-deps
-	$(MAKE) all tests
+	$(MAKE) -j$(shell nproc 2>/dev/null || echo 1) all tests
 	XDB_LANE=full tests/check
 
 check-debug:
