@@ -188,8 +188,13 @@ static void unwatch(struct xenbus_watch *w)
 	w->node = NULL;
 }
 
-/* The frontend's XDP headroom, which it may change while connected. */
-static void read_xdp_headroom(struct backend *be)
+/*
+ * The frontend's XDP headroom, which it may change while connected.  A
+ * bad one is reported in xenstore when connecting; on a change, where
+ * the guest can ask again with every write of its state, only in a
+ * rate-limited message.
+ */
+static void read_xdp_headroom(struct backend *be, bool connecting)
 {
 	struct xenbus_device *dev = be->dev;
 	unsigned int headroom;
@@ -199,8 +204,13 @@ static void read_xdp_headroom(struct backend *be)
 	/* The first receive slot must keep room for data. */
 	if (headroom > XEN_NETIF_MAX_XDP_HEADROOM ||
 	    headroom >= XEN_PAGE_SIZE - ETH_HLEN) {
-		xenbus_dev_error(dev, -EINVAL, "xdp-headroom %u ignored",
-				 headroom);
+		if (connecting)
+			xenbus_dev_error(dev, -EINVAL,
+					 "xdp-headroom %u ignored", headroom);
+		else
+			dev_warn_ratelimited(&dev->dev,
+					     "xdp-headroom %u ignored\n",
+					     headroom);
 		headroom = 0;
 	}
 	WRITE_ONCE(be->vif->xdp_headroom, headroom);
@@ -226,7 +236,7 @@ static int read_features(struct backend *be)
 					      0);
 	vif->mcast_filter = xenbus_read_unsigned(fe,
 						 "request-multicast-control", 0);
-	read_xdp_headroom(be);
+	read_xdp_headroom(be, true);
 	return 0;
 }
 
@@ -382,7 +392,7 @@ static void frontend_changed(struct xenbus_device *dev,
 		 * the connection was set up with stay (as in-tree).
 		 */
 		if (be->connected)
-			read_xdp_headroom(be);
+			read_xdp_headroom(be, false);
 		xenbus_switch_state(dev, XenbusStateReconfigured);
 		break;
 	case XenbusStateConnected:

@@ -7,8 +7,9 @@
 # control), both ends reach Connected, the guest uses more than one queue
 # (queue-N directories, one queue per netdev queue at each end), the
 # hotplug script reports connected and put the vif in the bridge, and
-# pings go both ways. After a clean shutdown the vif and the backend's
-# xenstore directory are gone.
+# pings go both ways. A bad xdp-headroom asked for again and again is
+# refused within a rate limit. After a clean shutdown the vif and the
+# backend's xenstore directory are gone.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/dom0-lib.sh
 . "$REPO/tests/vm/lib/dom0-lib.sh"
@@ -103,6 +104,39 @@ if out=$(gexec "$g" 30 "ping -c 3 -W 5 $NB_BR_IP"); then
 else
 	fail "the guest pings dom0 at $NB_BR_IP" "$out"
 fi
+
+# A bad xdp-headroom asked for again and again: netfront asks for a
+# headroom by writing it and then its state Reconfiguring (7), and a guest
+# can write its state as often as it likes.  Dom0 writes the frontend's
+# keys here as such a guest would, state 7 100 times (the kernel runs the
+# backend's handler for each write unless one is still pending), waits
+# for Reconfigured (8), then writes Connected (4): once the backend says
+# Connected no Reconfiguring is left to answer.  What it logged must stay
+# within a rate limit (10 lines per 5 s, so 10 per started 5 s of the
+# run, plus 10), not a line and a xenstore error write per write, and at
+# least one line says the value was refused.
+n0=$(dmesg | grep -c 'xdp-headroom 5000 ignored' || true)
+t0=$SECONDS
+xenstore-write "$fe/xdp-headroom" 5000
+for ((i = 0; i < 100; i++)); do
+	xenstore-write "$fe/state" 7
+done
+_state() { [[ $(xenstore-read "$be/state" 2>/dev/null) == "$1" ]]; }
+xs_wait 30 "$be/state" _state 8 && xenstore-write "$fe/state" 4
+if xs_wait 30 "$be/state" _state 4; then
+	n1=$(dmesg | grep -c 'xdp-headroom 5000 ignored' || true)
+	t=$((SECONDS - t0))
+	most=$((10 * (t / 5 + 2)))
+	if [[ $((n1 - n0)) -ge 1 && $((n1 - n0)) -le $most ]]; then
+		pass "100 requests of a bad xdp-headroom in $t s: refused, $((n1 - n0)) log lines (at most $most), Connected again"
+	else
+		fail "100 requests of a bad xdp-headroom in $t s: refused within a rate limit" "$((n1 - n0)) log lines, at most $most"
+	fi
+else
+	fail "Reconfigured, then Connected again, after 100 requests of a bad xdp-headroom" "backend state $(xenstore-read "$be/state" 2>&1)"
+fi
+xenstore-write "$fe/xdp-headroom" 0
+check "dom0 pings the guest after the reconfiguration" busybox ping -c 3 -W 5 "$ip" || true
 
 if guest_shutdown "$g" 60; then
 	pass "xl shutdown -w $g"
