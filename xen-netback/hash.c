@@ -134,8 +134,13 @@ static void ctrl_work(struct work_struct *work)
 	struct xnb_vif *vif = container_of(work, struct xnb_vif, ctrl_work);
 	struct xen_netif_ctrl_back_ring *ring = &vif->ctrl;
 	unsigned int irq = READ_ONCE(vif->ctrl_irq), served = 0;
-	int more, notify;
+	int more = 0, notify;
 
+	/* A disabled frontend's requests are not served: its events spurious. */
+	if (READ_ONCE(vif->disabled)) {
+		xen_irq_lateeoi(irq, XEN_EOI_FLAG_SPURIOUS);
+		return;
+	}
 	do {
 		RING_IDX prod = READ_ONCE(ring->sring->req_prod);
 
