@@ -615,6 +615,14 @@ void xnb_vif_stop(struct xnb_vif *vif)
 	synchronize_net();
 	vif->queues = NULL;
 	xnb_queues_free(queues, nr);
+	/*
+	 * The threads are gone, the control ring too (disconnected first):
+	 * the last report of a disable is written now, not over the next
+	 * connection, and a carrier a thread turned on as the stop began
+	 * goes off.
+	 */
+	flush_work(&vif->disable_work);
+	netif_carrier_off(vif->dev);
 	/* Only now: a receive thread may count a stall until it stops. */
 	atomic_set(&vif->stalled_queues, 0);
 	xnb_mcast_clear(vif);
