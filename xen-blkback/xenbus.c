@@ -439,6 +439,10 @@ static void physical_device_changed(struct xenbus_watch *watch,
 	} else {
 		n = sscanf(val, "%x:%x", &major, &minor);
 		kfree(val);
+		/* Out of dev_t's range, MKDEV() would name another device. */
+		if (n == 2 && (MAJOR(MKDEV(major, minor)) != major ||
+			       MINOR(MKDEV(major, minor)) != minor))
+			n = -ERANGE;
 	}
 	if (n == -ENOENT)
 		return;

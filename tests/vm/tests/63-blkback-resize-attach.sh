@@ -11,8 +11,9 @@
 # with dom0's data on it, writes to and loses on xl block-detach (backend
 # xenstore dir and sysfs vbd gone, dom0 finds what the guest wrote); then
 # attached and detached once more with the data still there.  Then a
-# hotplug script that writes physical-device as a path: the backend says so
-# in xenstore (Closing, error/...), and the device detaches.
+# hotplug script that writes physical-device as a path, and one that
+# writes a number beyond dev_t's range: the backend says so in xenstore
+# (Closing, error/...), and the device detaches.
 set -uo pipefail
 # shellcheck source=SCRIPTDIR/../lib/dom0-lib.sh
 . "$REPO/tests/vm/lib/dom0-lib.sh"
@@ -92,31 +93,35 @@ attach 2
 gcheck "round 2: guest reads both patterns on xvdb again" "$g" 60 "pcheck xvdb 0 8 dom0 && pcheck xvdb 8 4 hotplug"
 detach 2
 
-# --- a hotplug script's mistake: physical-device as a path ----------------
+# --- a hotplug script's mistake: physical-device as a path, or too big ----
 # The backend must refuse it in xenstore (state Closing, the reason under
 # error/), where the toolstack looks, rather than wait for ever; the
-# device may then go on to Closed, or away, on its own.
+# device may then go on to Closed, or away, on its own.  0:100000 has a
+# minor beyond dev_t's 20 bits: taken as it is, it names 1:0, /dev/ram0.
 bad=/var/tmp/bb-bad-physical
-printf '#!/bin/sh\n[ "$1" = add ] || exit 0\nxenstore-write "$XENBUS_PATH/physical-device" /dev/ram0 "$XENBUS_PATH/hotplug-status" connected\n' >"$bad"
-chmod +x "$bad"
-out=$(timeout 60 xl block-attach "$g" "phy:/dev/ram0,xvdc,w,script=$bad" 2>&1)
-xlrc=$?
 bec=$(bb_be "$domid" xvdc)
 errc=/local/domain/0/error/${bec#/local/domain/0/}/error
 # (Neither waiting, 2, nor connected, 4: Closing, Closed or already gone.)
 _refused() { [[ $(bb_key "$bec/state") != [24] && $(bb_key "$errc") == *physical-device* ]]; }
-if xs_wait 15 /local/domain/0 _refused; then
-	pass "a physical-device that is a path, not major:minor, is refused: state $(bb_key "$bec/state"), error '$(bb_key "$errc")'; xl block-attach exited $xlrc: $(tail -n 1 <<<"$out")"
-else
-	fail "a malformed physical-device is refused in xenstore" "state $(bb_key "$bec/state"), error '$(bb_key "$errc")'"
-fi
-timeout 60 xl block-detach "$g" xvdc >/dev/null 2>&1
 _gone() { ! xenstore-exists "$bec" 2>/dev/null; }
-if xs_wait 10 "$bec" _gone; then
-	pass "the refused xvdc detached"
-else
-	fail "the refused xvdc detached" "its backend directory still there after 10 s"
-fi
+for phys in /dev/ram0 0:100000; do
+	printf '#!/bin/sh\n[ "$1" = add ] || exit 0\nxenstore-write "$XENBUS_PATH/physical-device" %s "$XENBUS_PATH/hotplug-status" connected\n' "$phys" >"$bad"
+	chmod +x "$bad"
+	out=$(timeout 60 xl block-attach "$g" "phy:/dev/ram0,xvdc,w,script=$bad" 2>&1)
+	xlrc=$?
+	if xs_wait 15 /local/domain/0 _refused; then
+		pass "a physical-device of $phys is refused: state $(bb_key "$bec/state"), error '$(bb_key "$errc")'; xl block-attach exited $xlrc: $(tail -n 1 <<<"$out")"
+	else
+		fail "a physical-device of $phys is refused in xenstore" "state $(bb_key "$bec/state"), error '$(bb_key "$errc")'"
+	fi
+	timeout 60 xl block-detach "$g" xvdc >/dev/null 2>&1
+	if xs_wait 10 "$bec" _gone; then
+		pass "the refused xvdc ($phys) detached"
+	else
+		fail "the refused xvdc ($phys) detached" "its backend directory still there after 10 s"
+	fi
+	xenstore-rm "$errc" 2>/dev/null
+done
 rm -f "$bad"
 gcheck "xvda unaffected by the hot plug" "$g" 60 "pcheck xvda 0 8 before && pcheck xvda 32 8 after"
 
