@@ -24,6 +24,7 @@ static long gntdev_ioctl_map(struct gntdev_file *f,
 {
 	struct ioctl_gntdev_map_grant_ref op;
 	struct gntdev_map *map;
+	unsigned int i;
 	int err;
 
 	if (copy_from_user(&op, uarg, sizeof(op)))
@@ -38,6 +39,13 @@ static long gntdev_ioctl_map(struct gntdev_file *f,
 			   sizeof(map->grants[0]) * op.count)) {
 		gntdev_map_put(map);
 		return -EFAULT;
+	}
+	/* Xen's domain ids are 16 bits: a larger one would name another. */
+	for (i = 0; i < op.count; i++) {
+		if (map->grants[i].domid > U16_MAX) {
+			gntdev_map_put(map);
+			return -EINVAL;
+		}
 	}
 
 	mutex_lock(&f->lock);

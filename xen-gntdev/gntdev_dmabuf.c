@@ -233,7 +233,8 @@ static long gntdev_exp_from_refs(struct gntdev_file *f,
 	/* Only the default backing (see the top of this file). */
 	if (op.flags)
 		return -EINVAL;
-	if (!op.count || op.count > READ_ONCE(gntdev_limit))
+	if (!op.count || op.count > READ_ONCE(gntdev_limit) ||
+	    op.domid > U16_MAX)
 		return -EINVAL;
 
 	e = kzalloc(sizeof(*e), GFP_KERNEL);

@@ -352,6 +352,14 @@ static void test_export_errors(void)
 	expect_errno("EXP_FROM_REFS of 0 refs", export_refs(fd, 0, domid, refs, 0),
 		     EINVAL);
 	{
+		int rc = export_refs(fd, 0, domid | 0x10000, refs, 1);
+
+		expect_errno("EXP_FROM_REFS of a domain id above 16 bits (in-tree: truncated)",
+			     rc, EINVAL);
+		if (rc >= 0)
+			close(rc);
+	}
+	{
 		uint32_t *many = calloc(limit + 1, sizeof(*many));
 
 		for (unsigned int i = 0; many && i <= limit; i++)

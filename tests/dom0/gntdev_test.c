@@ -804,6 +804,18 @@ static void test_errors(void)
 
 	expect_errno("MAP_GRANT_REF of 0 grants", map_pages(fd, 0, 0, &index),
 		     EINVAL);
+	{
+		struct ioctl_gntdev_grant_ref g[2] = {
+			{ .domid = domid, .ref = refs[0] },
+			{ .domid = domid | 0x10000, .ref = refs[1] },
+		};
+
+		rc = map_grants(fd, g, 2, &index);
+		expect_errno("MAP_GRANT_REF of a domain id above 16 bits (in-tree: truncated)",
+			     rc, EINVAL);
+		if (!rc)
+			unmap_index(fd, index, 2);
+	}
 	test_limit(fd);
 
 	errno = 0;
