@@ -69,6 +69,7 @@ struct gntdev_map {
 	bool mmapped;			/* mmap() happens once per map */
 	bool readonly;
 	unsigned long vm_start;		/* user address of page 0 (PV) */
+	const struct mm_struct *vm_mm;	/* mmap()'s, only compared */
 	struct gnttab_map_grant_ref *map_ops;
 	struct gnttab_unmap_grant_ref *unmap_ops;
 	struct gnttab_map_grant_ref *kmap_ops;

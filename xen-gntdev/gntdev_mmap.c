@@ -11,8 +11,18 @@
 
 static void gntdev_vma_open(struct vm_area_struct *vma)
 {
+	struct gntdev_map *map = vma->vm_private_data;
+
 	/* A split or a copy of the VMA: one more user of the map. */
-	gntdev_map_get(vma->vm_private_data);
+	gntdev_map_get(map);
+	/*
+	 * A copy into a child by fork(), which MADV_DOFORK lets past
+	 * VM_DONTCOPY (7.1 refuses it here): the child gets the VMA but
+	 * none of its pages, which an auto-translated dom0 would otherwise
+	 * copy.  Only where fork() calls ->open before it copies (6.9 on).
+	 */
+	if (vma->vm_mm != map->vm_mm)
+		xdb_vm_flags_set(vma, VM_WIPEONFORK);
 }
 
 static void gntdev_vma_close(struct vm_area_struct *vma)
@@ -112,6 +122,7 @@ int gntdev_mmap_map(struct gntdev_map *map, struct vm_area_struct *vma,
 	vma->vm_ops = exported ? &gntdev_dmabuf_vm_ops : &gntdev_vm_ops;
 	vma->vm_private_data = map;
 	map->vm_start = vma->vm_start;
+	map->vm_mm = vma->vm_mm;
 
 	if (gntdev_pv()) {
 		err = mmu_interval_notifier_insert_locked(&map->notifier,
