@@ -238,6 +238,7 @@ int xnb_vif_connect_queue(struct xnb_queue *q, grant_ref_t tx_ref,
 int xnb_vif_start(struct xnb_vif *vif, struct xnb_queue *queues,
 		  unsigned int nr);
 void xnb_vif_stop(struct xnb_vif *vif);
+void xnb_vif_end_disable(struct xnb_vif *vif);
 void xnb_vif_fatal(struct xnb_vif *vif, const char *why);
 void xnb_vif_update_features(struct xnb_vif *vif);
 void xnb_vif_update_carrier(struct xnb_vif *vif);

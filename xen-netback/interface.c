@@ -615,16 +615,22 @@ void xnb_vif_stop(struct xnb_vif *vif)
 	synchronize_net();
 	vif->queues = NULL;
 	xnb_queues_free(queues, nr);
-	/*
-	 * The threads are gone, the control ring too (disconnected first):
-	 * the last report of a disable is written now, not over the next
-	 * connection, and a carrier a thread turned on as the stop began
-	 * goes off.
-	 */
-	flush_work(&vif->disable_work);
+	/* The control ring was disconnected first. */
+	xnb_vif_end_disable(vif);
+	/* A thread may have turned the carrier on as the stop began. */
 	netif_carrier_off(vif->dev);
 	/* Only now: a receive thread may count a stall until it stops. */
 	atomic_set(&vif->stalled_queues, 0);
 	xnb_mcast_clear(vif);
+}
+
+/*
+ * With no ring left that could disable the vif again: the last disable's
+ * report is written now, not over the next connection, which starts
+ * enabled.
+ */
+void xnb_vif_end_disable(struct xnb_vif *vif)
+{
+	flush_work(&vif->disable_work);
 	WRITE_ONCE(vif->disabled, false);
 }

@@ -354,6 +354,7 @@ static void backend_connect(struct backend *be)
 	return;
 fail:
 	xnb_queues_free(queues, nr);
+	xnb_vif_end_disable(vif);
 }
 
 static void backend_disconnect(struct backend *be)
