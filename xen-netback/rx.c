@@ -496,6 +496,9 @@ static unsigned int rx_posted(struct xnb_queue *q)
 	return READ_ONCE(q->rx.sring->req_prod) - q->rx.req_cons;
 }
 
+/* The guest has buffers for the largest frame: enough to end a stall. */
+#define XNB_RX_ROOM	(XEN_NETIF_NR_SLOTS_MIN + 1)
+
 /*
  * Carrier off while a frame has waited for guest buffers longer than the
  * stall timeout since the guest last had room or took a frame; back on
@@ -505,7 +508,7 @@ static void rx_check_stall(struct xnb_queue *q, unsigned int need)
 {
 	struct xnb_vif *vif = q->vif;
 	unsigned long timeout = msecs_to_jiffies(xnb_rx_stall_timeout_msecs);
-	bool room = rx_posted(q) > XEN_NETIF_NR_SLOTS_MIN;
+	bool room = rx_posted(q) >= XNB_RX_ROOM;
 
 	if (room)
 		q->rx_last_progress = jiffies;
@@ -548,7 +551,7 @@ static bool rx_ready(struct xnb_queue *q, unsigned int need)
 	if (READ_ONCE(q->vif->disabled))
 		return rx_peek(q);
 	/* Buffers back: the carrier may go on again (rx_check_stall). */
-	if (q->stalled && rx_posted(q) > XEN_NETIF_NR_SLOTS_MIN)
+	if (q->stalled && rx_posted(q) >= XNB_RX_ROOM)
 		return true;
 	if (need)
 		return rx_posted(q) >= need;
@@ -585,7 +588,7 @@ bool xnb_rx_event(struct xnb_queue *q)
 	wake_up(&q->rx_wq);
 	/* Buffers that end a stall are work too (rx_ready()). */
 	return !skb_queue_empty_lockless(&q->rx_queue) ||
-	       (READ_ONCE(q->stalled) && posted > XEN_NETIF_NR_SLOTS_MIN);
+	       (READ_ONCE(q->stalled) && posted >= XNB_RX_ROOM);
 }
 
 int xnb_rx_thread(void *data)
@@ -608,7 +611,7 @@ int xnb_rx_thread(void *data)
 			 * No frame left to wake us (the carrier is off): the
 			 * guest's buffers must.
 			 */
-			rx_wait_slots(q, XEN_NETIF_NR_SLOTS_MIN + 1);
+			rx_wait_slots(q, XNB_RX_ROOM);
 		}
 		wait_event_interruptible_timeout(q->rx_wq, rx_ready(q, need),
 						 timeout);
