@@ -121,9 +121,8 @@ xenstore-write "$fe/xdp-headroom" 5000
 for ((i = 0; i < 100; i++)); do
 	xenstore-write "$fe/state" 7
 done
-_state() { [[ $(xenstore-read "$be/state" 2>/dev/null) == "$1" ]]; }
-xs_wait 30 "$be/state" _state 8 && xenstore-write "$fe/state" 4
-if xs_wait 30 "$be/state" _state 4; then
+nb_xs_wait "$be/state" 8 30 && xenstore-write "$fe/state" 4
+if nb_xs_wait "$be/state" 4 30; then
 	n1=$(dmesg | grep -c 'xdp-headroom 5000 ignored' || true)
 	t=$((SECONDS - t0))
 	most=$((10 * (t / 5 + 2)))
