@@ -7,6 +7,7 @@
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 #include <xen/events.h>
@@ -52,7 +53,11 @@ static void gntdev_free_pages(struct gntdev_map *map, unsigned int first,
 	}
 }
 
-/* Ballooned pages for the whole map, a chunk at a time: all or none. */
+/*
+ * Ballooned pages for the whole map, a chunk at a time: all or none.  A
+ * killed caller stops between chunks: under a raised limit the map can
+ * be most of dom0's memory, which the OOM killer may be trying to get back.
+ */
 static int gntdev_alloc_pages(struct gntdev_map *map)
 {
 	unsigned int i, step;
@@ -60,7 +65,8 @@ static int gntdev_alloc_pages(struct gntdev_map *map)
 	for (i = 0; i < map->count; i += step) {
 		step = min(map->count - i, GNTDEV_CHUNK);
 		/* A failed call gives back what it got itself. */
-		if (gnttab_alloc_pages(step, map->pages + i)) {
+		if (fatal_signal_pending(current) ||
+		    gnttab_alloc_pages(step, map->pages + i)) {
 			gntdev_free_pages(map, 0, i);
 			return -ENOMEM;
 		}
@@ -574,6 +580,8 @@ static int gntdev_record_ptes(struct gntdev_map *map,
 	int err = 0;
 
 	for (addr = vma->vm_start; addr < vma->vm_end && !err; addr += step) {
+		if (fatal_signal_pending(current))
+			return -EINTR;
 		err = apply_to_page_range(vma->vm_mm, addr,
 					  min(step, vma->vm_end - addr),
 					  gntdev_record_pte, map);
@@ -648,6 +656,11 @@ static int gntdev_map_ops(struct gntdev_map *map,
 		ops[i].status = GNTST_general_error;
 	for (i = 0; i < map->count && !err; i += step) {
 		step = min(map->count - i, GNTDEV_CHUNK);
+		/* The ops not reached keep their error: nothing to unmap. */
+		if (fatal_signal_pending(current)) {
+			err = -EINTR;
+			break;
+		}
 		if (set_p2m)
 			err = gnttab_map_refs(ops + i, NULL, map->pages + i, step);
 		else

@@ -6,9 +6,9 @@
 # read-only and private mappings, partial munmap, mremap, MADV_DONTNEED,
 # fork, kernel access through the mapping, the unmap notifications on
 # munmap, close and SIGKILL, GRANT_COPY, a 65536-grant map that must let a
-# real-time thread on its CPU run while mapped and unmapped, and the
-# driver's counters back at their baseline after each. Takes ~30 s after
-# the guest is up.
+# real-time thread on its CPU run while mapped and unmapped, a 262144-grant
+# mmap() that a SIGKILL must cut short, and the driver's counters back at
+# their baseline after each. Takes ~30 s after the guest is up.
 # shellcheck source=../lib/dom0-lib.sh
 . "$REPO/tests/vm/lib/dom0-lib.sh"
 
