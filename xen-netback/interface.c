@@ -310,6 +310,11 @@ struct xnb_vif *xnb_vif_create(struct xenbus_device *xbdev, domid_t domid,
 	dev->min_mtu = ETH_MIN_MTU;
 	dev->max_mtu = XNB_MAX_MTU;
 	dev->tx_queue_len = XNB_RX_RING_SIZE / 2;
+	/*
+	 * A queued skb is ours alone (its links and cb hold our queue's
+	 * state): pktgen's burst and clone_skb must not send one twice.
+	 */
+	dev->priv_flags &= ~IFF_TX_SKB_SHARING;
 	/* The bridge must not pick this address: it is the highest. */
 	eth_hw_addr_set(dev, fixed_mac);
 

@@ -7,7 +7,8 @@
 # with the guest's IPv6 transmit checksum offload on, off (ethtool -K)
 # and on again; then MTU 9000 with
 # scatter-gather: 8972-byte pings both ways arrive unfragmented (the IP
-# fragmentation counters at both ends do not move), TCP and md5 again.
+# fragmentation counters at both ends do not move), TCP and md5 again;
+# pktgen's burst and clone_skb refused on the vif.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/dom0-lib.sh
 . "$REPO/tests/vm/lib/dom0-lib.sh"
@@ -141,6 +142,29 @@ fi
 nb_iperf "MTU 9000: TCP dom0 -> guest" "$ip" 3 || true
 nb_iperf "MTU 9000: TCP guest -> dom0" "$ip" 3 -R || true
 nb_md5_roundtrip "MTU 9000" "$g" "$ip" 4194304 || true
+
+# pktgen hands a device one skb several times (burst, clone_skb) only if
+# the device allows it (IFF_TX_SKB_SHARING, which ether_setup sets): ours
+# keeps each queued skb on its own lists, so it must refuse (in-tree's vif
+# takes both).
+pg=/proc/net/pktgen
+if [[ $VM_MODULES == in-tree ]]; then
+	note "pktgen: not checked on the in-tree module"
+elif ! modprobe pktgen; then
+	fail "modprobe pktgen"
+elif ! { echo "add_device $vif" >"$pg/kpktgend_0" && echo "count 1" >"$pg/$vif"; } 2>/dev/null; then
+	fail "pktgen takes $vif" "$(dmesg | grep -i pktgen | tail -n 2)"
+else
+	for setting in "burst 2" "clone_skb 1"; do
+		if echo "$setting" >"$pg/$vif" 2>/dev/null; then
+			fail "pktgen: $setting is refused on $vif" "it was taken"
+		else
+			pass "pktgen: $setting is refused on $vif"
+		fi
+	done
+	echo rem_device_all >"$pg/kpktgend_0" || true
+fi
+modprobe -r pktgen 2>/dev/null || true
 
 if guest_shutdown "$g" 60; then
 	pass "xl shutdown -w $g"
