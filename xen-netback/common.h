@@ -48,7 +48,12 @@
 
 /* Hash state the frontend sets through the control ring. */
 struct xnb_hash {
-	spinlock_t lock;		/* key, size and mapping together */
+	/*
+	 * Key, size and mapping together.  Taken with interrupts off: the
+	 * transmit path reads them, and netpoll (netconsole on the vif or
+	 * its bridge) transmits with interrupts off.
+	 */
+	spinlock_t lock;
 	u32 alg;			/* XEN_NETIF_CTRL_HASH_ALGORITHM_* */
 	u32 flags;			/* XEN_NETIF_CTRL_HASH_TYPE_* */
 	u8 key[XNB_HASH_KEY_MAX];
@@ -195,7 +200,10 @@ struct xnb_vif {
 	bool rx_notify;
 	u16 xdp_headroom;
 
-	/* Multicast filter the frontend built with MCAST_ADD/DEL extras. */
+	/*
+	 * Multicast filter the frontend built with MCAST_ADD/DEL extras; its
+	 * lock is taken with interrupts off, as the hash's.
+	 */
 	spinlock_t mcast_lock;
 	bool mcast_filter;		/* request-multicast-control */
 	unsigned int nr_mcast;

@@ -55,9 +55,9 @@ static u32 ctrl_copy_key(struct xnb_vif *vif, const struct xnb_ctrl_op *op)
 		return XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
 	st = ctrl_copy_in(vif, op->ref, key, op->len);
 	if (st == XEN_NETIF_CTRL_STATUS_SUCCESS) {
-		spin_lock_bh(&h->lock);
+		spin_lock_irq(&h->lock);
 		memcpy(h->key, key, XNB_HASH_KEY_MAX);
-		spin_unlock_bh(&h->lock);
+		spin_unlock_irq(&h->lock);
 	}
 	kfree(key);
 	return st;
@@ -77,13 +77,13 @@ static u32 ctrl_copy_mapping(struct xnb_vif *vif, const struct xnb_ctrl_op *op,
 	if (st == XEN_NETIF_CTRL_STATUS_SUCCESS)
 		st = xnb_ctrl_check_mapping(map, op->len, vif->ctrl_nr_queues);
 	if (st == XEN_NETIF_CTRL_STATUS_SUCCESS) {
-		spin_lock_bh(&h->lock);
+		spin_lock_irq(&h->lock);
 		/* A size set meanwhile makes the checked range stale. */
 		if (h->size == size)
 			memcpy(&h->mapping[op->off], map, op->len * sizeof(*map));
 		else
 			st = XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
-		spin_unlock_bh(&h->lock);
+		spin_unlock_irq(&h->lock);
 	}
 	kfree(map);
 	return st;
@@ -113,10 +113,10 @@ static u32 ctrl_request(struct xnb_vif *vif,
 		WRITE_ONCE(h->flags, op.value);
 		break;
 	case XNB_CTRL_SET_SIZE:
-		spin_lock_bh(&h->lock);
+		spin_lock_irq(&h->lock);
 		h->size = op.value;
 		memset(h->mapping, 0, sizeof(h->mapping));
-		spin_unlock_bh(&h->lock);
+		spin_unlock_irq(&h->lock);
 		break;
 	case XNB_CTRL_COPY_KEY:
 		return ctrl_copy_key(vif, &op);
@@ -245,12 +245,12 @@ void xnb_ctrl_disconnect(struct xnb_vif *vif)
 		xenbus_unmap_ring_vfree(vif->xbdev, vif->ctrl.sring);
 		vif->ctrl.sring = NULL;
 	}
-	spin_lock_bh(&h->lock);
+	spin_lock_irq(&h->lock);
 	h->alg = XEN_NETIF_CTRL_HASH_ALGORITHM_NONE;
 	h->flags = 0;
 	h->size = 0;
 	memset(h->key, 0, sizeof(h->key));
-	spin_unlock_bh(&h->lock);
+	spin_unlock_irq(&h->lock);
 }
 
 /*
@@ -264,6 +264,7 @@ bool xnb_hash_skb(struct xnb_vif *vif, struct sk_buff *skb, u32 *hash,
 	struct xnb_hash *h = &vif->hash;
 	u32 flags = READ_ONCE(h->flags);
 	u8 buf[36], key[XNB_HASH_KEY_MAX];
+	unsigned long irqflags;
 	unsigned int len = 0;
 	struct flow_keys fk;
 	bool tcp;
@@ -304,9 +305,9 @@ bool xnb_hash_skb(struct xnb_vif *vif, struct sk_buff *skb, u32 *hash,
 	if (!len)
 		return false;
 
-	spin_lock_bh(&h->lock);
+	spin_lock_irqsave(&h->lock, irqflags);
 	memcpy(key, h->key, sizeof(key));
-	spin_unlock_bh(&h->lock);
+	spin_unlock_irqrestore(&h->lock, irqflags);
 	*hash = xen_netif_toeplitz_hash(key, sizeof(key), buf, len);
 	return true;
 }
@@ -316,14 +317,15 @@ int xnb_hash_queue(struct xnb_vif *vif, struct sk_buff *skb,
 		   unsigned int nr_queues)
 {
 	struct xnb_hash *h = &vif->hash;
+	unsigned long flags;
 	unsigned int q;
 	u32 hash;
 	u8 type;
 
 	if (!xnb_hash_skb(vif, skb, &hash, &type))
 		return -1;
-	spin_lock_bh(&h->lock);
+	spin_lock_irqsave(&h->lock, flags);
 	q = xnb_ctrl_pick_queue(h->mapping, h->size, hash, nr_queues);
-	spin_unlock_bh(&h->lock);
+	spin_unlock_irqrestore(&h->lock, flags);
 	return q;
 }

@@ -214,25 +214,27 @@ void xnb_vif_update_carrier(struct xnb_vif *vif)
 
 bool xnb_mcast_allowed(struct xnb_vif *vif, const u8 *addr)
 {
+	unsigned long flags;
 	unsigned int i;
 	bool found = false;
 
-	spin_lock_bh(&vif->mcast_lock);
+	spin_lock_irqsave(&vif->mcast_lock, flags);
 	for (i = 0; i < vif->nr_mcast && !found; i++)
 		found = ether_addr_equal(vif->mcast[i], addr);
-	spin_unlock_bh(&vif->mcast_lock);
+	spin_unlock_irqrestore(&vif->mcast_lock, flags);
 	return found;
 }
 
 /* False when an address to add finds the list full: the guest is told. */
 bool xnb_mcast_update(struct xnb_vif *vif, u8 type, const u8 *addr)
 {
+	unsigned long flags;
 	bool full = false;
 	unsigned int i;
 
 	if (!is_multicast_ether_addr(addr))
 		return true;
-	spin_lock_bh(&vif->mcast_lock);
+	spin_lock_irqsave(&vif->mcast_lock, flags);
 	for (i = 0; i < vif->nr_mcast; i++)
 		if (ether_addr_equal(vif->mcast[i], addr))
 			break;
@@ -244,7 +246,7 @@ bool xnb_mcast_update(struct xnb_vif *vif, u8 type, const u8 *addr)
 		vif->nr_mcast--;
 		ether_addr_copy(vif->mcast[i], vif->mcast[vif->nr_mcast]);
 	}
-	spin_unlock_bh(&vif->mcast_lock);
+	spin_unlock_irqrestore(&vif->mcast_lock, flags);
 	if (full)
 		net_info_ratelimited("%s: multicast filter full (%u groups)\n",
 				     vif->dev->name, XNB_MCAST_MAX);
@@ -253,9 +255,9 @@ bool xnb_mcast_update(struct xnb_vif *vif, u8 type, const u8 *addr)
 
 void xnb_mcast_clear(struct xnb_vif *vif)
 {
-	spin_lock_bh(&vif->mcast_lock);
+	spin_lock_irq(&vif->mcast_lock);
 	vif->nr_mcast = 0;
-	spin_unlock_bh(&vif->mcast_lock);
+	spin_unlock_irq(&vif->mcast_lock);
 }
 
 void xnb_vif_update_features(struct xnb_vif *vif)
