@@ -95,6 +95,14 @@ static void dispatch(struct xdb_ring *ring, const struct blkif_request *breq)
 	int status;
 
 	status = xdb_check_request(breq, &vbd->limits, &io);
+	/*
+	 * A disk made read-only since it was opened (blockdev --setro, a dm
+	 * table reloaded read-only) takes no more writes: the block layer
+	 * only warns about them.  In-tree lets them through.
+	 */
+	if (status == BLKIF_RSP_OKAY && io.kind != XDB_IO_READ &&
+	    bdev_read_only(vbd->bdev.bdev))
+		status = BLKIF_RSP_ERROR;
 	if (status == BLKIF_RSP_OKAY && io.kind == XDB_IO_BARRIER &&
 	    ring->inflight) {
 		/* A barrier waits until everything before it is done. */

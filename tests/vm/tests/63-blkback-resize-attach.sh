@@ -7,6 +7,9 @@
 # guest keeps doing I/O meanwhile, as a backend may look at the size when
 # it serves requests); the guest then writes past the old end, and the
 # data it wrote before and after is in the file.
+# Read-only while connected: blockdev --setro on the loop device; the
+# guest's writes fail and leave the data as it was, reads go on, and
+# after --setrw writes land again.
 # Hot plug: xl block-attach of a RAM disk as xvdb, which the guest sees
 # with dom0's data on it, writes to and loses on xl block-detach (backend
 # xenstore dir and sysfs vbd gone, dom0 finds what the guest wrote); then
@@ -58,6 +61,22 @@ fi
 bb_connected "xvda still connected after the resize" "$domid" xvda
 gcheck "guest writes past the old end (32-40 MiB)" "$g" 120 pwrite xvda 32 8 after
 gcheck "guest reads both patterns back" "$g" 60 "pcheck xvda 0 8 before && pcheck xvda 32 8 after"
+
+# --- read-only while connected --------------------------------------------
+# blockdev --setro: the block layer only warns about writes to such a
+# device, so the backend must refuse them itself (in-tree takes them).
+md5_16=$(bb_md5 "$loopdev" 16 1)
+check "blockdev --setro $loopdev" blockdev --setro "$loopdev" || true
+gcheck "guest's write to xvda made read-only fails" "$g" 60 "! pwrite xvda 16 1 ro"
+if [[ $(bb_md5 "$loopdev" 16 1) == "$md5_16" ]]; then
+	pass "the refused write did not land (16-17 MiB as it was)"
+else
+	fail "the refused write does not land" "16-17 MiB changed"
+fi
+gcheck "guest still reads xvda" "$g" 60 "pcheck xvda 0 8 before"
+check "blockdev --setrw $loopdev" blockdev --setrw "$loopdev" || true
+gcheck "guest writes xvda again once it is read-write" "$g" 120 "pwrite xvda 16 1 rw"
+bb_pcheck "dom0 finds that write at 16-17 MiB" "$loopdev" 16 1 rw
 
 # --- xl block-attach / block-detach ---------------------------------------
 # attach_cycle ROUND: attach /dev/ram0 as xvdb and check the guest sees it.
