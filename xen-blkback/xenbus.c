@@ -596,15 +596,21 @@ static int xdb_probe(struct xenbus_device *dev,
 		xenbus_dev_fatal(dev, err, "writing features");
 		goto fail;
 	}
+	/*
+	 * InitWait before the watch: its first event may connect at once
+	 * (a frontend that is ready already), and when probe runs outside
+	 * the xenbus watch thread (module loaded with devices present) that
+	 * event's Connected must not be overwritten.
+	 */
+	err = xenbus_switch_state(dev, XenbusStateInitWait);
+	if (err)
+		goto fail;
 	err = xenbus_watch_pathfmt(dev, &vbd->phys_watch, NULL,
 				   physical_device_changed, "%s/%s",
 				   dev->nodename, "physical-device");
 	if (err)
 		goto fail;
 	vbd->phys_watch_set = true;
-	err = xenbus_switch_state(dev, XenbusStateInitWait);
-	if (err)
-		goto fail;
 	return 0;
 fail:
 	xdb_remove(dev);
