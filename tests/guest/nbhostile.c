@@ -57,6 +57,11 @@
  *             the probe.  Steps "connected" before the requests and
  *             "probed" after the probe (dom0 reads the vif's counters
  *             while it is connected: they go with the connection).
+ *   ctrldis   a control ring; GET_HASH_MAPPING_SIZE, then a tx req_prod
+ *             far beyond the ring (fatal), step "disabled" (dom0 waits for
+ *             the carrier to go off), the same request again (3 s for an
+ *             answer), step "asked"; RESULT before= after= (status, "-":
+ *             none)
  *   rxstall0  connect, post no receive buffer (XSA-392), step "stalling",
  *   rxstall1  or exactly one, no other until dom0's go; then NRXBUF
  *             buffers, kept posted, with an event only when req_event
@@ -934,6 +939,22 @@ static int stepped(int argc, char **argv)
 		step("probed");
 		printf("RESULT attack=ctrl%s probe=%s\n", res,
 		       !strcmp(pr, "-") ? "none" : atoi(pr) == NETIF_RSP_OKAY ? "okay" : "error");
+	} else if (!strcmp(a, "ctrldis")) {
+		char before[16], after[16];
+
+		want_ctrl = 1;
+		connect_backend();
+		ctrl_req(XEN_NETIF_CTRL_TYPE_GET_HASH_MAPPING_SIZE, 0, 0, 0,
+			 before, sizeof(before), NULL);
+		/* A tx req_prod far beyond the ring: fatal. */
+		xen_wmb();
+		tx.sring->req_prod = tx.req_prod_pvt + 4 * RING_SIZE(&tx);
+		kick();
+		step("disabled");
+		ctrl_req(XEN_NETIF_CTRL_TYPE_GET_HASH_MAPPING_SIZE, 0, 0, 0,
+			 after, sizeof(after), NULL);
+		step("asked");
+		printf("RESULT attack=ctrldis before=%s after=%s\n", before, after);
 	} else if (!strcmp(a, "rxstall0") || !strcmp(a, "rxstall1")) {
 		unsigned long stalled;
 

@@ -7,7 +7,8 @@
 #     wraps, len beyond a page, queue numbers >= the number of queues, a
 #     bad grant, a mapping size too large, unknown types: each an error
 #     status (1..3), while valid requests before and after succeed and
-#     the vif still transmits;
+#     the vif still transmits; once the vif is disabled (fatal tx error)
+#     its control ring is not served, the event counted spurious;
 #   XSA-432: a 128-byte frame in 18 slots arrives intact; in the head
 #     plus 18 slots it is dropped with errors or arrives intact; so does
 #     a 146-byte one whose last 18 bytes sit alone at the ends of 18
@@ -147,6 +148,32 @@ else
 	fail "ctrl: the vif still transmits after the control ring attacks" "probe $(field probe), $vif rx_packets +$((r1 - r0))"
 fi
 check "ctrl: dom0 still pings the guest" busybox ping -c 1 -W 5 "$ip" || true
+
+# A vif disabled for a fatal tx error no longer serves its control ring:
+# the guest's request there goes unanswered and its event counts as
+# spurious (late EOI), as events of the disabled rings do.
+xbdir=/sys/bus/xen-backend/devices/vif-$domid-$devid/xenbus
+c=1 sp0=0 sp1=0
+start ctrldis
+if at disabled 60; then
+	for i in $(seq 50); do
+		c=$(carrier)
+		[[ $c == 0 ]] && break
+		sleep 0.1
+	done
+	sp0=$(cat "$xbdir/spurious_events")
+	go disabled
+	at asked 60 && sp1=$(cat "$xbdir/spurious_events")
+	go asked
+fi
+if finish ctrldis; then
+	if [[ $(field before) == 0 && $c == 0 && $(field after) == - && $sp1 -gt $sp0 ]]; then
+		pass "ctrldis: once disabled (carrier off) the control ring's request is not served, its event spurious ($sp0 -> $sp1)"
+	else
+		fail "ctrldis: a disabled vif's control ring is not served" "before $(field before), carrier $c, after '$(field after)', spurious_events $sp0 -> $sp1"
+	fi
+fi
+nb_fresh || exit 1
 
 # --- XSA-432: 18 tiny slots, and the head plus 18 --------------------------
 # tiny ATTACK: the frame as dom0 sees it on the vif, while nbhostile runs.
