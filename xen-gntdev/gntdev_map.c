@@ -224,8 +224,9 @@ void gntdev_map_get(struct gntdev_map *map)
 /*
  * PV: map page @i at its kernel address too, if it is not yet; true if it
  * is mapped there.  Done on first need (get_user_pages() through the
- * VMA, the unmap notify byte), as most users only touch their mapping:
- * the grant must still be mapped for the user, so it cannot fail to map.
+ * VMA), as most users only touch their mapping.  It fails only when Xen
+ * has no handle left (maptrack full): the grant is still mapped for the
+ * user.
  */
 bool gntdev_kmap_slot(struct gntdev_map *map, unsigned int i)
 {
@@ -247,6 +248,26 @@ bool gntdev_kmap_slot(struct gntdev_map *map, unsigned int i)
 	return true;
 }
 
+/* PV: the unmap notify's byte cleared through its grant, by Xen. */
+static void gntdev_clear_byte_by_copy(struct gntdev_map *map,
+				      unsigned int page)
+{
+	struct gnttab_copy op = {
+		.source.u.gmfn = xen_page_to_gfn(ZERO_PAGE(0)),
+		.source.domid = DOMID_SELF,
+		.dest.u.ref = map->grants[page].ref,
+		.dest.domid = map->grants[page].domid,
+		.dest.offset = map->notify.byte,
+		.len = 1,
+		.flags = GNTCOPY_dest_gref,
+	};
+
+	if (HYPERVISOR_grant_table_op(GNTTABOP_copy, &op, 1) ||
+	    op.status != GNTST_okay)
+		pr_err_ratelimited("clearing the unmap notify byte in grant %u failed: %d\n",
+				   map->grants[page].ref, op.status);
+}
+
 /* The unmap notify's byte, cleared while its page is still mapped. */
 static void gntdev_notify_clear_byte(struct gntdev_map *map, unsigned int first,
 				     unsigned int n)
@@ -260,14 +281,19 @@ static void gntdev_notify_clear_byte(struct gntdev_map *map, unsigned int first,
 		return;
 	map->notify.flags &= ~UNMAP_NOTIFY_CLEAR_BYTE;
 	/*
-	 * Read-only grants cannot be written; the byte is written through
-	 * the kernel's mapping (PV, made now if need be) or the only one,
-	 * which must be in place.
+	 * Read-only grants cannot be written.  The byte is written through
+	 * the kernel's mapping where there is one (on PV only once made on
+	 * need), else, on PV, by a grant copy: making a mapping for it could
+	 * fail (maptrack full), and the byte could not be cleared later.
 	 */
 	if (map->readonly)
 		return;
-	if (map->kunmap_ops ? !gntdev_kmap_slot(map, page) :
-	    map->unmap_ops[page].handle == INVALID_GRANT_HANDLE)
+	if (map->kunmap_ops &&
+	    map->kunmap_ops[page].handle == INVALID_GRANT_HANDLE) {
+		gntdev_clear_byte_by_copy(map, page);
+		return;
+	}
+	if (map->unmap_ops[page].handle == INVALID_GRANT_HANDLE)
 		return;
 	kaddr = page_address(map->pages[page]);
 	kaddr[map->notify.byte] = 0;
