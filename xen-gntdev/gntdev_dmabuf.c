@@ -19,8 +19,9 @@
  * be reused, and a work item retries until the remote lets go.
  *
  * Exports and imports are named by the fd the ioctl returned or took: if
- * that fd is still open on a dma-buf, that buffer; otherwise the one the
- * file exported or imported under that number.
+ * that fd is still open on one of the file's buffers, that one; otherwise
+ * (closed, or reused for another dma-buf) the one the file exported or
+ * imported under that number.
  */
 #include <linux/dma-buf.h>
 #include <linux/dma-direct.h>
@@ -284,7 +285,8 @@ static long gntdev_exp_from_refs(struct gntdev_file *f,
 
 /*
  * The export @fd names (see the top of this file), with a reference, or
- * NULL.  @open_buf: what dma_buf_get(@fd) gave, or an error pointer.
+ * NULL.  @open_buf: what dma_buf_get(@fd) gave, or an error pointer
+ * (which no export's buffer equals).
  */
 static struct gntdev_dmabuf_exp *gntdev_exp_find(struct gntdev_file *f, int fd,
 						 struct dma_buf *open_buf)
@@ -292,15 +294,18 @@ static struct gntdev_dmabuf_exp *gntdev_exp_find(struct gntdev_file *f, int fd,
 	struct gntdev_dmabuf_exp *e;
 
 	mutex_lock(&gntdev_dmabuf_lock);
-	list_for_each_entry(e, &f->exports, link) {
-		if (IS_ERR(open_buf) ? e->fd == fd : e->dmabuf == open_buf) {
-			kref_get(&e->ref);
-			mutex_unlock(&gntdev_dmabuf_lock);
-			return e;
-		}
-	}
+	list_for_each_entry(e, &f->exports, link)
+		if (e->dmabuf == open_buf)
+			goto found;
+	list_for_each_entry(e, &f->exports, link)
+		if (e->fd == fd)
+			goto found;
 	mutex_unlock(&gntdev_dmabuf_lock);
 	return NULL;
+found:
+	kref_get(&e->ref);
+	mutex_unlock(&gntdev_dmabuf_lock);
+	return e;
 }
 
 static long gntdev_exp_wait_released(struct gntdev_file *f,
@@ -533,11 +538,27 @@ fail:
 	return err;
 }
 
+/* The import @fd names, as gntdev_exp_find() does; under the lock. */
+static struct gntdev_dmabuf_imp *gntdev_imp_find(struct gntdev_file *f, int fd,
+						 struct dma_buf *open_buf)
+{
+	struct gntdev_dmabuf_imp *imp;
+
+	lockdep_assert_held(&gntdev_dmabuf_lock);
+	list_for_each_entry(imp, &f->imports, link)
+		if (imp->dmabuf == open_buf)
+			return imp;
+	list_for_each_entry(imp, &f->imports, link)
+		if (imp->fd == fd)
+			return imp;
+	return NULL;
+}
+
 static long gntdev_imp_release(struct gntdev_file *f,
 			       struct ioctl_gntdev_dmabuf_imp_release __user *uarg)
 {
 	struct ioctl_gntdev_dmabuf_imp_release op;
-	struct gntdev_dmabuf_imp *imp, *found = NULL;
+	struct gntdev_dmabuf_imp *found;
 	struct dma_buf *open_buf;
 
 	if (copy_from_user(&op, uarg, sizeof(op)))
@@ -546,13 +567,9 @@ static long gntdev_imp_release(struct gntdev_file *f,
 		return -EINVAL;
 	open_buf = dma_buf_get(op.fd);
 	mutex_lock(&gntdev_dmabuf_lock);
-	list_for_each_entry(imp, &f->imports, link) {
-		if (IS_ERR(open_buf) ? imp->fd == op.fd : imp->dmabuf == open_buf) {
-			list_del(&imp->link);
-			found = imp;
-			break;
-		}
-	}
+	found = gntdev_imp_find(f, op.fd, open_buf);
+	if (found)
+		list_del(&found->link);
 	mutex_unlock(&gntdev_dmabuf_lock);
 	if (!IS_ERR(open_buf))
 		dma_buf_put(open_buf);

@@ -488,6 +488,61 @@ static void test_import(void)
 	expect_stats("the import and its mappings hold nothing", 0, 0);
 }
 
+/*
+ * An import and an export are named by their fd's number once that fd is
+ * closed, also when the number has been reused for a dma-buf that is
+ * neither (in-tree names them by number alone).
+ */
+static void test_fd_reused(void)
+{
+	int fd = open_dev(), memfd, memfd2, buf, other, exp, keep, rc;
+	uint8_t *mem, *mem2;
+	uint32_t r[NIMP];
+
+	buf = make_udmabuf(NIMP, &memfd, &mem);
+	other = make_udmabuf(NIMP, &memfd2, &mem2);
+	if (buf < 0 || other < 0) {
+		printf("# no two udmabufs: fd reuse is not tested here\n");
+		goto out;
+	}
+	rc = import_buf(fd, buf, domid, NIMP, 0, r);
+	report(rc == 0, "IMP_TO_REFS of a udmabuf, granted to the guest", "%s",
+	       strerror(-rc));
+	/* Closes the imported fd and gives its number to the other buffer. */
+	if (!rc && dup2(other, buf) == buf) {
+		rc = import_release(fd, buf, 0);
+		report(rc == 0,
+		       "IMP_RELEASE by the number of an fd reused for another dma-buf",
+		       "%s", strerror(-rc));
+	}
+
+	/* A copy of the fd keeps the export alive: the wait must time out. */
+	exp = export_refs(fd, 0, domid, refs, NIMP);
+	report(exp >= 0, "an export", "%s", strerror(-exp));
+	keep = exp >= 0 ? dup(exp) : -1;
+	if (keep >= 0 && dup2(other, exp) == exp) {
+		expect_errno("EXP_WAIT_RELEASED by the number of an fd reused for another dma-buf finds the export, still held",
+			     wait_released(fd, exp, 300), ETIMEDOUT);
+		close(exp);
+	}
+	if (keep >= 0)
+		close(keep);
+out:
+	if (buf >= 0) {
+		close(buf);
+		munmap(mem, NIMP * PAGE);
+		close(memfd);
+	}
+	if (other >= 0) {
+		close(other);
+		munmap(mem2, NIMP * PAGE);
+		close(memfd2);
+	}
+	close(fd);
+	expect_stats("the reused numbers' import and export hold nothing", 0, 0);
+	expect_held("nothing is held after them", 0);
+}
+
 /* Errors of IMP_TO_REFS and IMP_RELEASE; an export is the dma-buf. */
 static void test_import_errors(void)
 {
@@ -568,6 +623,7 @@ int main(int argc, char **argv)
 	test_export_errors();
 	test_import();
 	test_import_errors();
+	test_fd_reused();
 
 	guest_send("done");
 	expect_stats("at the end the counters are back to the baseline", 0, 0);
