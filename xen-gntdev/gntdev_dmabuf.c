@@ -389,9 +389,12 @@ static void gntdev_imp_retry(struct work_struct *work)
 	bool more;
 
 	mutex_lock(&gntdev_dmabuf_lock);
-	list_for_each_entry_safe(imp, next, &gntdev_imp_held, link)
+	/* Up to 64 Ki grants an import, and as many imports as files made. */
+	list_for_each_entry_safe(imp, next, &gntdev_imp_held, link) {
 		if (gntdev_imp_end_grants(imp))
 			list_move_tail(&imp->link, &done);
+		cond_resched();
+	}
 	more = !list_empty(&gntdev_imp_held);
 	mutex_unlock(&gntdev_dmabuf_lock);
 	if (more)
