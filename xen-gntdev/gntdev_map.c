@@ -281,20 +281,20 @@ static void gntdev_notify_clear_byte(struct gntdev_map *map, unsigned int first,
 		return;
 	map->notify.flags &= ~UNMAP_NOTIFY_CLEAR_BYTE;
 	/*
-	 * Read-only grants cannot be written.  The byte is written through
-	 * the kernel's mapping where there is one (on PV only once made on
-	 * need), else, on PV, by a grant copy: making a mapping for it could
-	 * fail (maptrack full), and the byte could not be cleared later.
+	 * Read-only grants cannot be written, and a grant never mapped is
+	 * left alone.  The byte is written through the kernel's mapping
+	 * where there is one (on PV only once made on need), else, on PV, by
+	 * a grant copy: making a mapping for it could fail (maptrack full),
+	 * and the byte could not be cleared later.
 	 */
-	if (map->readonly)
+	if (map->readonly ||
+	    map->unmap_ops[page].handle == INVALID_GRANT_HANDLE)
 		return;
 	if (map->kunmap_ops &&
 	    map->kunmap_ops[page].handle == INVALID_GRANT_HANDLE) {
 		gntdev_clear_byte_by_copy(map, page);
 		return;
 	}
-	if (map->unmap_ops[page].handle == INVALID_GRANT_HANDLE)
-		return;
 	kaddr = page_address(map->pages[page]);
 	kaddr[map->notify.byte] = 0;
 }
