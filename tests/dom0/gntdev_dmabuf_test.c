@@ -423,6 +423,16 @@ static int make_udmabuf(unsigned int n, int *memfd, uint8_t **mem)
 	return buf;
 }
 
+/* Close udmabuf @buf and its memfd, mapped at @mem (nothing if @buf < 0). */
+static void free_udmabuf(int buf, int memfd, uint8_t *mem)
+{
+	if (buf < 0)
+		return;
+	close(buf);
+	munmap(mem, NIMP * PAGE);
+	close(memfd);
+}
+
 static void test_import(void)
 {
 	int fd = open_dev(), memfd = -1, buf, rc, ok;
@@ -528,16 +538,8 @@ static void test_fd_reused(void)
 	if (keep >= 0)
 		close(keep);
 out:
-	if (buf >= 0) {
-		close(buf);
-		munmap(mem, NIMP * PAGE);
-		close(memfd);
-	}
-	if (other >= 0) {
-		close(other);
-		munmap(mem2, NIMP * PAGE);
-		close(memfd2);
-	}
+	free_udmabuf(buf, memfd, mem);
+	free_udmabuf(other, memfd2, mem2);
 	close(fd);
 	expect_stats("the reused numbers' import and export hold nothing", 0, 0);
 	expect_held("nothing is held after them", 0);
@@ -586,9 +588,7 @@ static void test_import_errors(void)
 	if (buf >= 0) {
 		report(!import_buf(fd, buf, domid, NIMP, 0, r),
 		       "IMP_TO_REFS of a udmabuf, granted to the guest", NULL);
-		close(buf);
-		munmap(mem, NIMP * PAGE);
-		close(memfd);
+		free_udmabuf(buf, memfd, mem);
 	}
 	close(fd);
 	expect_stats("close ends the import and the export goes", 0, 0);
